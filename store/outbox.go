@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Outbox row states.
+const (
+	OutboxPending = "pending"
+	OutboxDone    = "done"
+	OutboxDead    = "dead" // failed for good; kept for inspection
+)
+
+// OutboxRow is one chat call waiting to be made. Rows that share a Lane are
+// delivered strictly in ID order, so a message is posted before it is edited
+// and a channel exists before anything is posted into it.
+type OutboxRow struct {
+	ID         int64
+	Platform   string
+	Lane       string
+	Op         string
+	IncidentID int64 // zero when the call belongs to no incident
+	Payload    json.RawMessage
+	State      string
+	Attempts   int
+	Inflight   bool // a call was started and its outcome never recorded
+	NextAt     time.Time
+	LastError  string
+	CreatedAt  time.Time
+}
+
+// Enqueue adds a row to the outbox and returns its id.
+func (tx *Tx) Enqueue(ctx context.Context, r OutboxRow) (int64, error) {
+	var incident sql.NullInt64
+	if r.IncidentID != 0 {
+		incident = sql.NullInt64{Int64: r.IncidentID, Valid: true}
+	}
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO outbox(platform, lane, op, incident_id, payload, next_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, r.Platform, r.Lane, r.Op, incident, string(r.Payload), nanos(r.NextAt), nanos(r.CreatedAt))
+	if err != nil {
+		return 0, fmt.Errorf("enqueue %s: %w", r.Op, err)
+	}
+	return res.LastInsertId()
+}
+
+const outboxCols = `id, platform, lane, op, COALESCE(incident_id, 0), payload, state, attempts, inflight, next_at, last_error, created_at`
+
+func scanOutbox(s scanner) (OutboxRow, error) {
+	var r OutboxRow
+	var payload string
+	var next, created int64
+	if err := s.Scan(&r.ID, &r.Platform, &r.Lane, &r.Op, &r.IncidentID, &payload, &r.State, &r.Attempts, &r.Inflight,
+		&next, &r.LastError, &created); err != nil {
+		return OutboxRow{}, err
+	}
+	r.Payload, r.NextAt, r.CreatedAt = json.RawMessage(payload), fromNanos(next), fromNanos(created)
+	return r, nil
+}
+
+// DueOutbox returns the head row of every lane whose head is due at now,
+// earliest first, at most limit rows.
+func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxRow, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox
+		WHERE id IN (SELECT MIN(id) FROM outbox WHERE state = 'pending' GROUP BY lane) AND next_at <= ?
+		ORDER BY next_at, id LIMIT ?`, nanos(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxRow
+	for rows.Next() {
+		r, err := scanOutbox(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read outbox: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// NextOutboxAt returns when the earliest lane head becomes due, and false
+// when nothing is pending.
+func (db *DB) NextOutboxAt(ctx context.Context) (time.Time, bool, error) {
+	var next sql.NullInt64
+	err := db.r.QueryRowContext(ctx, `SELECT MIN(next_at) FROM outbox
+		WHERE id IN (SELECT MIN(id) FROM outbox WHERE state = 'pending' GROUP BY lane)`).Scan(&next)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("read outbox: %w", err)
+	}
+	return fromNull(next), next.Valid, nil
+}
+
+// OutboxCounts returns how many rows are pending and dead.
+func (db *DB) OutboxCounts(ctx context.Context) (pending, dead int, err error) {
+	err = db.r.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM outbox WHERE state = 'pending'),
+		(SELECT COUNT(*) FROM outbox WHERE state = 'dead')`).Scan(&pending, &dead)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count outbox: %w", err)
+	}
+	return pending, dead, nil
+}
+
+// OutboxRows lists outbox rows of a state, oldest first (for inspection and tests).
+func (db *DB) OutboxRows(ctx context.Context, state string) ([]OutboxRow, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox WHERE state = ? ORDER BY id`, state)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxRow
+	for rows.Next() {
+		r, err := scanOutbox(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read outbox: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// StartAttempt records that a call for row id is about to be made, so that a
+// crash during the call is known at restart.
+func (tx *Tx) StartAttempt(ctx context.Context, id int64) error {
+	_, err := tx.tx.ExecContext(ctx, `UPDATE outbox SET inflight = 1, attempts = attempts + 1 WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("start outbox %d: %w", id, err)
+	}
+	return nil
+}
+
+// CompleteOutbox marks row id delivered and stores the platform's answer.
+func (tx *Tx) CompleteOutbox(ctx context.Context, id int64, result string, at time.Time) error {
+	_, err := tx.tx.ExecContext(ctx, `UPDATE outbox SET state = 'done', inflight = 0, result = ?, last_error = '', done_at = ?
+		WHERE id = ?`, result, nanos(at), id)
+	if err != nil {
+		return fmt.Errorf("complete outbox %d: %w", id, err)
+	}
+	return nil
+}
+
+// RetryOutbox leaves row id pending, to be tried again at next.
+func (tx *Tx) RetryOutbox(ctx context.Context, id int64, next time.Time, reason string) error {
+	_, err := tx.tx.ExecContext(ctx, `UPDATE outbox SET inflight = 0, next_at = ?, last_error = ? WHERE id = ?`,
+		nanos(next), reason, id)
+	if err != nil {
+		return fmt.Errorf("retry outbox %d: %w", id, err)
+	}
+	return nil
+}
+
+// KillOutbox gives up on row id; it stays in the table as dead with its reason.
+func (tx *Tx) KillOutbox(ctx context.Context, id int64, reason string, at time.Time) error {
+	_, err := tx.tx.ExecContext(ctx, `UPDATE outbox SET state = 'dead', inflight = 0, last_error = ?, done_at = ? WHERE id = ?`,
+		reason, nanos(at), id)
+	if err != nil {
+		return fmt.Errorf("kill outbox %d: %w", id, err)
+	}
+	return nil
+}
