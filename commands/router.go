@@ -1,0 +1,361 @@
+package commands
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/warroom-bot/warroom/bot"
+	"github.com/warroom-bot/warroom/store"
+)
+
+// Permissions say who may run what. Commands maps a command path
+// ("incident close", "incident", "contain") to the role it needs; Roles maps
+// a role to its members (platform user ids, bare or "slack:U123").
+type Permissions struct {
+	Roles    map[string][]string
+	Commands map[string]string
+}
+
+// required returns the role needed for a command path: the most specific
+// configured prefix wins ("incident close" before "incident").
+func (p Permissions) required(path string) (string, bool) {
+	for {
+		if role, ok := p.Commands[path]; ok {
+			return role, true
+		}
+		i := strings.LastIndexByte(path, ' ')
+		if i < 0 {
+			return "", false
+		}
+		path = path[:i]
+	}
+}
+
+// Allowed reports whether actor holds role.
+func (p Permissions) Allowed(actor, role string) bool {
+	platform, user := bot.SplitActor(actor)
+	for _, m := range p.Roles[role] {
+		if m == actor || (m == user && platform != "") {
+			return true
+		}
+	}
+	return false
+}
+
+// Handler runs one command word ("contain") for a request.
+type Handler func(ctx context.Context, req bot.Request) (bot.Reply, error)
+
+// Router routes requests and clicks to the service. It implements bot.Handler.
+type Router struct {
+	svc      *bot.Service
+	perms    Permissions
+	log      *slog.Logger
+	commands map[string]Handler
+}
+
+// NewRouter returns a router with the /incident command registered.
+func NewRouter(svc *bot.Service, perms Permissions, log *slog.Logger) *Router {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Router{svc: svc, perms: perms, log: log, commands: map[string]Handler{}}
+	r.Register("incident", r.incident)
+	return r
+}
+
+// Register adds a command word. It panics on a duplicate: two handlers for
+// one word is a wiring bug.
+func (r *Router) Register(word string, h Handler) {
+	if _, dup := r.commands[word]; dup {
+		panic("commands: duplicate command " + word)
+	}
+	r.commands[word] = h
+}
+
+// Command answers a slash command.
+func (r *Router) Command(ctx context.Context, req bot.Request) bot.Reply {
+	word := strings.TrimPrefix(strings.ToLower(req.Command), "/")
+	h, ok := r.commands[word]
+	if !ok {
+		return r.fail(req.Actor(), fmt.Errorf("unknown command /%s", word))
+	}
+	reply, err := h(ctx, req)
+	if err != nil {
+		return r.fail(req.Actor(), err)
+	}
+	return reply
+}
+
+// Click answers a button press.
+func (r *Router) Click(ctx context.Context, c bot.Click) bot.Reply {
+	reply, err := r.click(ctx, c)
+	if err != nil {
+		return r.fail(c.Actor(), err)
+	}
+	return reply
+}
+
+func (r *Router) click(ctx context.Context, c bot.Click) (bot.Reply, error) {
+	id, err := strconv.ParseInt(c.Value, 10, 64)
+	if err != nil && (c.ActionID == bot.ActionTakeCommand || c.ActionID == bot.ActionClose) {
+		return bot.Reply{}, &bot.UserError{Msg: "this button is broken: it names no incident"}
+	}
+	actor := c.Actor()
+	switch c.ActionID {
+	case bot.ActionTakeCommand:
+		if err := r.check(actor, "incident assign"); err != nil {
+			return bot.Reply{}, err
+		}
+		in, err := r.svc.Assign(ctx, actor, id, actor)
+		if err != nil {
+			return bot.Reply{}, err
+		}
+		return text("You have command of %s.", in.Ref()), nil
+	case bot.ActionClose:
+		if err := r.check(actor, "incident close"); err != nil {
+			return bot.Reply{}, err
+		}
+		in, err := r.svc.Close(ctx, actor, id, "")
+		if err != nil {
+			return bot.Reply{}, err
+		}
+		return text("%s is closed; its channel will be archived.", in.Ref()), nil
+	}
+	return bot.Reply{}, &bot.UserError{Msg: "this button is no longer handled"}
+}
+
+// check returns a user error when actor lacks the role a command needs.
+func (r *Router) check(actor, path string) error {
+	role, ok := r.perms.required(path)
+	if !ok || r.perms.Allowed(actor, role) {
+		return nil
+	}
+	return &bot.UserError{Msg: fmt.Sprintf("Not allowed: /%s needs role %s.", path, role)}
+}
+
+// fail turns an error into what the user sees. Usage and user errors are
+// shown as they are; anything else is logged under a reference the user can
+// quote, and they see only the reference.
+func (r *Router) fail(actor string, err error) bot.Reply {
+	var usage *UsageError
+	var user *bot.UserError
+	switch {
+	case errors.As(err, &usage):
+		return bot.Reply{Message: bot.Message{Text: usage.Error()}}
+	case errors.As(err, &user):
+		return bot.Reply{Message: bot.Message{Text: user.Msg}}
+	}
+	ref := newRef()
+	r.log.Error("command failed", "ref", ref, "actor", actor, "err", err)
+	return bot.Reply{Message: bot.Message{Text: "Something went wrong (reference " + ref + "). The details are in warroom's log."}}
+}
+
+func newRef() string {
+	b := make([]byte, 3)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func text(format string, args ...any) bot.Reply {
+	return bot.Reply{Message: bot.Message{Text: fmt.Sprintf(format, args...)}}
+}
+
+// incident runs /incident.
+func (r *Router) incident(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	cmd, err := ParseIncident(req.Text)
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	actor := req.Actor()
+	if err := r.check(actor, "incident "+cmd.Sub); err != nil {
+		return bot.Reply{}, err
+	}
+	switch cmd.Sub {
+	case "help":
+		return bot.Reply{Message: bot.Message{Text: IncidentUsage()}}, nil
+	case "new":
+		in, err := r.svc.Open(ctx, actor, bot.NewIncident{
+			Title: cmd.Title, Severity: cmd.Severity, Private: cmd.Private,
+			ReplyPlatform: req.Platform, ReplyTo: req.ReplyTo,
+		})
+		if err != nil {
+			return bot.Reply{}, err
+		}
+		return text("Opening %s (%s): %s. Its channel link follows in a moment.", in.Ref(), in.Severity, in.Title), nil
+	case "list":
+		return r.list(ctx, cmd.All)
+	}
+	id, err := r.target(ctx, req, cmd)
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	switch cmd.Sub {
+	case "show":
+		return r.show(ctx, req.Platform, id)
+	case "timeline":
+		return r.timeline(ctx, id)
+	case "status":
+		in, err := r.svc.SetStatus(ctx, actor, id, cmd.Status)
+		return done(in, err, "%s is now %s.", in.Ref(), cmd.Status)
+	case "severity":
+		in, err := r.svc.SetSeverity(ctx, actor, id, cmd.Severity)
+		return done(in, err, "%s is now %s severity.", in.Ref(), cmd.Severity)
+	case "assign":
+		commander := bot.ActorID(req.Platform, cmd.User)
+		if cmd.User == "me" {
+			commander = actor
+		}
+		in, err := r.svc.Assign(ctx, actor, id, commander)
+		return done(in, err, "%s has a new commander.", in.Ref())
+	case "note":
+		in, err := r.svc.Note(ctx, actor, id, cmd.Text)
+		return done(in, err, "Noted in %s.", in.Ref())
+	case "close":
+		in, err := r.svc.Close(ctx, actor, id, cmd.Text)
+		return done(in, err, "%s is closed; its channel will be archived.", in.Ref())
+	case "reopen":
+		in, err := r.svc.Reopen(ctx, actor, id)
+		return done(in, err, "%s is reopened in a new channel.", in.Ref())
+	}
+	return bot.Reply{}, usageErr("", "unknown subcommand %q", cmd.Sub)
+}
+
+func done(in bot.Incident, err error, format string, args ...any) (bot.Reply, error) {
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	return text(format, args...), nil
+}
+
+// target picks the incident a command is about: the one named, else the one
+// whose channel the command was typed in.
+func (r *Router) target(ctx context.Context, req bot.Request, cmd IncidentCmd) (int64, error) {
+	if cmd.Ref != 0 {
+		return cmd.Ref, nil
+	}
+	id, ok, err := r.svc.IncidentOfChannel(ctx, req.Platform, req.Channel)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, usageErr(cmd.Sub, "this is not an incident channel: run it in one, or name the incident (INC-N) first")
+	}
+	return id, nil
+}
+
+const listCap = 25
+
+func (r *Router) list(ctx context.Context, all bool) (bot.Reply, error) {
+	ins, err := r.svc.List(ctx, all, listCap+1)
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	what := "Open incidents"
+	if all {
+		what = "Incidents"
+	}
+	if len(ins) == 0 {
+		return text("No open incidents."), nil
+	}
+	m := bot.Message{Title: what}
+	for i, in := range ins {
+		if i == listCap {
+			m.Footer = fmt.Sprintf("Showing the newest %d. `warroom incident list` shows all.", listCap)
+			break
+		}
+		f := bot.Field{
+			Label: fmt.Sprintf("%s · %s · %s", in.Ref(), in.Severity, in.Status),
+			Value: in.Title,
+			User:  in.Commander,
+		}
+		m.Fields = append(m.Fields, f)
+	}
+	return bot.Reply{Message: m}, nil
+}
+
+func (r *Router) show(ctx context.Context, platform string, id int64) (bot.Reply, error) {
+	in, err := r.svc.Get(ctx, id)
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	m := bot.Message{
+		Title:    in.Ref() + " · " + in.Title,
+		Severity: in.Severity,
+		Fields: []bot.Field{
+			{Label: "Severity", Value: in.Severity},
+			{Label: "Status", Value: in.Status},
+			{Label: "Commander", User: in.Commander, Value: nobody(in.Commander)},
+			{Label: "Opened by", User: in.CreatedBy},
+			{Label: "Opened", Value: in.CreatedAt.Format("2006-01-02 15:04 UTC")},
+			{Label: "Alerts", Value: strconv.Itoa(in.AlertCount)},
+		},
+	}
+	if in.Summary != "" {
+		m.Fields = append(m.Fields, bot.Field{Label: "Summary", Value: in.Summary})
+	}
+	if room, err := r.svc.DB().Room(ctx, platform, id); err == nil {
+		ref := bot.RoomRef{Platform: room.Platform, ID: room.ChannelID, Name: room.Name, URL: room.URL}
+		m.Links = append(m.Links, bot.Link{Text: room.Name, Room: &ref})
+	}
+	return bot.Reply{Message: m}, nil
+}
+
+func nobody(commander string) string {
+	if commander == "" {
+		return "nobody yet"
+	}
+	return ""
+}
+
+// timelineLen is how many entries /incident timeline shows.
+const timelineLen = 20
+
+func (r *Router) timeline(ctx context.Context, id int64) (bot.Reply, error) {
+	entries, err := r.svc.Timeline(ctx, id, timelineLen)
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	m := bot.Message{Title: fmt.Sprintf("%s timeline (last %d)", store.FormatRef(id), timelineLen)}
+	for _, e := range entries {
+		f := bot.Field{Label: e.At.Format("01-02 15:04:05") + " " + e.Kind, Value: Describe(e)}
+		if e.Actor != bot.System {
+			f.User = e.Actor
+		} else {
+			f.Value = strings.TrimSpace(f.Value + " (warroom)")
+		}
+		m.Fields = append(m.Fields, f)
+	}
+	return bot.Reply{Message: m}, nil
+}
+
+// Describe renders a case-log entry's body as one line for people.
+func Describe(e store.Entry) string {
+	var b map[string]any
+	_ = json.Unmarshal(e.Body, &b)
+	s := func(k string) string { v, _ := b[k].(string); return v }
+	switch e.Kind {
+	case "incident.opened":
+		return fmt.Sprintf("opened %q (%s)", s("title"), s("severity"))
+	case "status.changed", "severity.changed":
+		return s("from") + " → " + s("to")
+	case "commander.changed":
+		_, to := bot.SplitActor(s("to"))
+		return "commander is now " + to
+	case "note.added":
+		return s("text")
+	case "incident.closed":
+		return strings.TrimSpace("closed. " + s("summary"))
+	case "incident.reopened":
+		return "reopened"
+	case "room.created":
+		return s("platform") + " channel " + s("name")
+	}
+	return string(e.Body)
+}
