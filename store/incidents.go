@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -128,8 +130,48 @@ type IncidentFilter struct {
 	Limit int
 }
 
-// Incidents lists incidents, newest first.
+// Incidents lists incidents, newest first. Lists are cached until the next
+// write: /incident list is the command typed most, by many people at once
+// during an incident, and a list between two writes cannot change.
 func (db *DB) Incidents(ctx context.Context, f IncidentFilter) ([]Incident, error) {
+	gen := db.gen.Load()
+	if ins, ok := db.lists.get(f, gen); ok {
+		return ins, nil
+	}
+	ins, err := db.incidents(ctx, f)
+	if err == nil {
+		db.lists.put(f, gen, ins)
+	}
+	return slices.Clone(ins), err
+}
+
+// listCache holds incident lists filled at one write generation.
+type listCache struct {
+	mu    sync.Mutex
+	gen   uint64
+	lists map[IncidentFilter][]Incident
+}
+
+func (c *listCache) get(f IncidentFilter, gen uint64) ([]Incident, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ins, ok := c.lists[f]
+	if !ok || c.gen != gen {
+		return nil, false
+	}
+	return slices.Clone(ins), true
+}
+
+func (c *listCache) put(f IncidentFilter, gen uint64, ins []Incident) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen || c.lists == nil {
+		c.gen, c.lists = gen, map[IncidentFilter][]Incident{}
+	}
+	c.lists[f] = slices.Clone(ins)
+}
+
+func (db *DB) incidents(ctx context.Context, f IncidentFilter) ([]Incident, error) {
 	q := `SELECT ` + incidentCols + ` FROM incidents`
 	if f.Open {
 		q += ` WHERE status != 'closed'`

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -41,6 +42,11 @@ type DB struct {
 	writes chan *writeReq
 	done   chan struct{}
 	path   string
+
+	// gen counts committed write batches; read caches compare it to know
+	// whether anything may have changed since they were filled.
+	gen   atomic.Uint64
+	lists listCache
 }
 
 type writeReq struct {
@@ -164,6 +170,7 @@ func (db *DB) commit(batch []*writeReq) {
 		}
 		return nil
 	}()
+	db.gen.Add(1)
 	for i, req := range batch {
 		if err != nil {
 			req.errc <- err

@@ -248,3 +248,23 @@ func BenchmarkCaseLogAppend(b *testing.B) {
 		})
 	}
 }
+
+func TestIncidentListSeesEveryWrite(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	for want := 1; want <= 3; want++ {
+		newIncident(t, db)
+		ins, err := db.Incidents(ctx, IncidentFilter{Open: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ins) != want || ins[0].ID != int64(want) {
+			t.Fatalf("after %d writes the list has %d incidents (newest %d)", want, len(ins), ins[0].ID)
+		}
+		ins[0].Title = "mutated by a caller" // must not leak into the cache
+	}
+	ins, _ := db.Incidents(ctx, IncidentFilter{Open: true})
+	if ins[0].Title == "mutated by a caller" {
+		t.Fatal("cached list shares memory with callers")
+	}
+}

@@ -23,9 +23,13 @@ const (
 
 // Escape makes untrusted text inert in Slack markup: with &, < and > encoded
 // nothing can become a <!channel> ping, a <@U…> mention or a <url|label> link.
-func Escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func Escape(s string) string { return escaper.Replace(s) }
+
+// Replacers are built once: building one costs far more than using it.
+var (
+	escaper   = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	pipeGuard = strings.NewReplacer("|", "¦")
+)
 
 // truncate cuts s to at most n runes, marking the cut.
 func truncate(s string, n int) string {
@@ -168,7 +172,7 @@ func field(f bot.Field) string {
 // link renders a link to a room or an http(s) URL; anything else (a
 // javascript: URL, markup in the URL) is dropped rather than shown.
 func link(l bot.Link) string {
-	label := strings.NewReplacer("|", "¦").Replace(Escape(l.Text))
+	label := pipeGuard.Replace(Escape(l.Text))
 	if l.Room != nil {
 		if l.Room.Platform == "slack" && validChannel(l.Room.ID) {
 			return "<#" + l.Room.ID + ">"

@@ -1,0 +1,21 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/warroom-bot/warroom/config"
+	"github.com/warroom-bot/warroom/store"
+)
+
+// openExisting opens the configured database for the inspection commands,
+// which must not create an empty one by mistake.
+func openExisting(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	if _, err := os.Stat(cfg.Database); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no database at %s: run warroom serve first, or point database: in the config at it", cfg.Database)
+	}
+	return store.Open(ctx, cfg.Database)
+}
