@@ -38,11 +38,16 @@ type harness struct {
 	slack  *slackbot.Adapter
 	srv    *httptest.Server
 	perms  commands.Permissions
+	socket bool
 }
 
 type option func(*harness)
 
 func withPerms(p commands.Permissions) option { return func(h *harness) { h.perms = p } }
+
+// withSocketMode gives the adapter an app-level token, as a team without a
+// public URL configures it.
+func withSocketMode() option { return func(h *harness) { h.socket = true } }
 
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
@@ -68,10 +73,14 @@ func (h *harness) start() {
 	}
 	h.db = db
 	var router *commands.Router
-	h.slack = slackbot.New(slackbot.Config{
+	cfg := slackbot.Config{
 		BotToken: h.fake.BotToken(), SigningSecret: signingSecret, APIURL: h.fake.APIURL(),
 		Handler: handlerFunc{func() bot.Handler { return router }},
-	})
+	}
+	if h.socket {
+		cfg.AppToken = h.fake.AppToken()
+	}
+	h.slack = slackbot.New(cfg)
 	h.disp = bot.NewDispatcher(db, []bot.Platform{h.slack}, bot.DispatcherOptions{Clock: h.clock, Unpaced: true, CallTimeout: 2 * time.Second})
 	h.svc = bot.NewService(db, bot.Options{Platforms: []string{"slack"}, Responders: []string{"URESP1", "slack:URESP2", "discord:42"}, Clock: h.clock})
 	router = commands.NewRouter(h.svc, h.perms, nil)

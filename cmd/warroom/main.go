@@ -25,6 +25,7 @@ Usage:
   warroom incident list [--all] [--json]    list open (or all) incidents
   warroom incident show INC-N [--json]      show one incident and its timeline
   warroom audit verify                      check the case log's hash chain
+  warroom ioc extract < TEXT                print the indicators in TEXT as JSON lines
   warroom healthcheck                       exit 0 if the local server answers /healthz
   warroom version                           print the version
 
@@ -41,7 +42,7 @@ func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	var ee exitError
 	switch {
@@ -57,7 +58,7 @@ func main() {
 }
 
 // run dispatches a command line; tests call it directly.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errUsage
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdIncident(ctx, rest, stdout, stderr)
 	case "audit":
 		return cmdAudit(ctx, rest, stdout, stderr)
+	case "ioc":
+		return cmdIOC(rest, stdin, stdout, stderr)
 	case "healthcheck":
 		return cmdHealthcheck(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":

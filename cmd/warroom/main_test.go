@@ -36,7 +36,7 @@ func writeConfig(t *testing.T, body string) string {
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	err = run(context.Background(), args, &out, &errb)
+	err = run(context.Background(), args, strings.NewReader(""), &out, &errb)
 	return out.String(), errb.String(), err
 }
 
@@ -163,7 +163,7 @@ func TestAuditVerify(t *testing.T) {
 
 func TestConfigErrorsStopStart(t *testing.T) {
 	cfg := writeConfig(t, "listen: 127.0.0.1:0\nslak:\n  bot_token: x\n")
-	err := run(context.Background(), []string{"serve", "--config", cfg}, io.Discard, io.Discard)
+	err := run(context.Background(), []string{"serve", "--config", cfg}, nil, io.Discard, io.Discard)
 	var cerr *config.Error
 	if !errors.As(err, &cerr) || !strings.Contains(err.Error(), "warroom.yaml:2:") {
 		t.Fatalf("err = %v, want a config error at line 2", err)
@@ -278,5 +278,25 @@ incidents:
 	}
 	if strings.Contains(logs.String(), fake.BotToken()) || strings.Contains(logs.String(), "s3cret") {
 		t.Errorf("a secret reached the log:\n%s", logs.String())
+	}
+}
+
+func TestIOCExtract(t *testing.T) {
+	var out, errb bytes.Buffer
+	in := strings.NewReader("beacon to 203.0.113[.]7 from hxxps://evil.example[.]com/x and again 203.0.113.7\n")
+	if err := run(context.Background(), []string{"ioc", "extract"}, in, &out, &errb); err != nil {
+		t.Fatalf("%v: %s", err, errb.String())
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var v struct{ Type, Value string }
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		got = append(got, v.Type+" "+v.Value)
+	}
+	want := []string{"ipv4 203.0.113.7", "url https://evil.example.com/x", "domain evil.example.com"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }
