@@ -24,7 +24,10 @@ type Alert struct {
 	StartsAt    time.Time         `json:"starts_at,omitzero"`
 	EndsAt      time.Time         `json:"ends_at,omitzero"`
 	URL         string            `json:"url,omitempty"` // back to the source
-	Raw         json.RawMessage   `json:"raw,omitempty"` // the alert's own JSON, for the case log
+	// GroupKey is set at intake from the labels named in alerts.group_by:
+	// different fingerprints with one group key fold into one incident.
+	GroupKey string          `json:"group_key,omitempty"`
+	Raw      json.RawMessage `json:"raw,omitempty"` // the alert's own JSON, for the case log
 }
 
 // Observable is an indicator carried by an alert: an IP, host, user, hash…

@@ -307,6 +307,8 @@ func (d *Dispatcher) call(ctx context.Context, p Platform, row store.OutboxRow, 
 			return nil, err
 		}
 		return nil, p.Archive(ctx, r)
+	case OpAlertNotice:
+		return d.alertNotice(ctx, p, row, room)
 	case OpRespond:
 		responder, ok := p.(Responder)
 		if !ok || c.Message == nil {
@@ -321,6 +323,52 @@ func (d *Dispatcher) call(ctx context.Context, p Platform, row store.OutboxRow, 
 		return nil, responder.Respond(ctx, c.ReplyTo, msg)
 	}
 	return nil, Permanent(fmt.Errorf("unknown outbox op %q", row.Op))
+}
+
+// alertNotice posts "N more alerts" for the alerts a room has not heard of
+// and refreshes the summary's count.
+func (d *Dispatcher) alertNotice(ctx context.Context, p Platform, row store.OutboxRow, room func() (RoomRef, error)) (effect, error) {
+	r, err := room()
+	if IsPermanent(err) {
+		// The room may not be created yet (its lane is separate): try later.
+		return nil, errors.New("room not created yet")
+	}
+	if err != nil {
+		return nil, err
+	}
+	in, err := d.db.Incident(ctx, row.IncidentID)
+	if err != nil {
+		return nil, err
+	}
+	n, err := d.db.Notice(ctx, row.Platform, row.IncidentID)
+	if err != nil {
+		return nil, err
+	}
+	seen := in.AlertCount
+	if delta := seen - n.Noticed; delta > 0 {
+		if _, err := p.Post(ctx, r, Message{Text: noticeText(delta, seen)}); err != nil {
+			return nil, err
+		}
+		if ch, id, err := d.db.Message(ctx, row.Platform, messageKey(in.ID, "summary")); err == nil {
+			if err := p.Update(ctx, MessageRef{Room: RoomRef{Platform: row.Platform, ID: ch}, ID: id}, summaryMessage(in)); err != nil {
+				d.opts.Logger.Warn("refresh summary after alert notice", "incident", in.Ref(), "err", err)
+			}
+		}
+	}
+	return func(ctx context.Context, tx *store.Tx, now time.Time) (string, error) {
+		if err := tx.SaveNotice(ctx, row.Platform, row.IncidentID, store.Notice{Noticed: seen, At: now}); err != nil {
+			return "", err
+		}
+		cur, err := tx.Incident(ctx, row.IncidentID)
+		if err != nil {
+			return "", err
+		}
+		if cur.AlertCount > seen {
+			// Alerts arrived while this notice was being posted.
+			return "", queueNotice(ctx, tx, now, row.Platform, row.IncidentID)
+		}
+		return strconv.Itoa(seen), nil
+	}, nil
 }
 
 func errorIf(cond bool, msg string) error {

@@ -74,8 +74,11 @@ type Options struct {
 	Responders []string
 	// Private makes incident rooms private by default.
 	Private bool
-	Clock   Clock
-	Logger  *slog.Logger
+	// GroupWindow is how long after its last alert an incident still takes
+	// new alerts of its group (default 10m).
+	GroupWindow time.Duration
+	Clock       Clock
+	Logger      *slog.Logger
 	// Notify is called after a write that queued outbox rows (the
 	// dispatcher's wake-up); it must not block.
 	Notify func()
@@ -102,6 +105,9 @@ func NewService(db *store.DB, opts Options) *Service {
 	}
 	if opts.Notify == nil {
 		opts.Notify = func() {}
+	}
+	if opts.GroupWindow <= 0 {
+		opts.GroupWindow = 10 * time.Minute
 	}
 	return &Service{db: db, opts: opts}
 }

@@ -23,6 +23,9 @@ const (
 	OpPin        Op = "pin"
 	OpArchive    Op = "archive"
 	OpRespond    Op = "respond"
+	// OpAlertNotice tells a room how many alerts arrived since it was last
+	// told; its text is worked out at delivery, so one notice covers a burst.
+	OpAlertNotice Op = "alert_notice"
 )
 
 // call is the payload of an outbox row: the arguments of one Platform call,

@@ -30,6 +30,10 @@ type Incident struct {
 	ContainedAt    time.Time
 	ResolvedAt     time.Time
 	ClosedAt       time.Time
+
+	// GroupKey folds alerts with the same group labels into this incident.
+	GroupKey    string
+	LastAlertAt time.Time
 }
 
 // Ref returns the human id, INC-N.
@@ -51,7 +55,8 @@ func ParseRef(s string) (int64, bool) {
 }
 
 const incidentCols = `id, title, severity, status, commander, created_by, private, summary, alert_count,
-	created_at, updated_at, acknowledged_at, contained_at, resolved_at, closed_at`
+	created_at, updated_at, acknowledged_at, contained_at, resolved_at, closed_at,
+	group_key, last_alert_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -60,9 +65,11 @@ func scanIncident(s scanner) (Incident, error) {
 		in                          Incident
 		created, updated            int64
 		ack, contained, res, closed sql.NullInt64
+		lastAlert                   sql.NullInt64
 	)
 	err := s.Scan(&in.ID, &in.Title, &in.Severity, &in.Status, &in.Commander, &in.CreatedBy, &in.Private,
-		&in.Summary, &in.AlertCount, &created, &updated, &ack, &contained, &res, &closed)
+		&in.Summary, &in.AlertCount, &created, &updated, &ack, &contained, &res, &closed,
+		&in.GroupKey, &lastAlert)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Incident{}, ErrNotFound
 	}
@@ -71,17 +78,20 @@ func scanIncident(s scanner) (Incident, error) {
 	}
 	in.CreatedAt, in.UpdatedAt = fromNanos(created), fromNanos(updated)
 	in.AcknowledgedAt, in.ContainedAt, in.ResolvedAt, in.ClosedAt = fromNull(ack), fromNull(contained), fromNull(res), fromNull(closed)
+	in.LastAlertAt = fromNull(lastAlert)
 	return in, nil
 }
 
 // CreateIncident inserts a new incident and returns it with its id.
 func (tx *Tx) CreateIncident(ctx context.Context, in Incident) (Incident, error) {
 	res, err := tx.tx.ExecContext(ctx, `INSERT INTO incidents(title, severity, status, commander, created_by, private, summary,
-		alert_count, created_at, updated_at, acknowledged_at, contained_at, resolved_at, closed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		alert_count, created_at, updated_at, acknowledged_at, contained_at, resolved_at, closed_at,
+		group_key, last_alert_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		in.Title, in.Severity, in.Status, in.Commander, in.CreatedBy, in.Private, in.Summary, in.AlertCount,
 		nanos(in.CreatedAt), nanos(in.UpdatedAt), nullTime(in.AcknowledgedAt), nullTime(in.ContainedAt),
-		nullTime(in.ResolvedAt), nullTime(in.ClosedAt))
+		nullTime(in.ResolvedAt), nullTime(in.ClosedAt),
+		in.GroupKey, nullTime(in.LastAlertAt))
 	if err != nil {
 		return Incident{}, fmt.Errorf("insert incident: %w", err)
 	}
@@ -95,10 +105,12 @@ func (tx *Tx) CreateIncident(ctx context.Context, in Incident) (Incident, error)
 // UpdateIncident writes every mutable field of in.
 func (tx *Tx) UpdateIncident(ctx context.Context, in Incident) error {
 	res, err := tx.tx.ExecContext(ctx, `UPDATE incidents SET title = ?, severity = ?, status = ?, commander = ?, private = ?,
-		summary = ?, alert_count = ?, updated_at = ?, acknowledged_at = ?, contained_at = ?, resolved_at = ?, closed_at = ?
+		summary = ?, alert_count = ?, updated_at = ?, acknowledged_at = ?, contained_at = ?, resolved_at = ?, closed_at = ?,
+		group_key = ?, last_alert_at = ?
 		WHERE id = ?`,
 		in.Title, in.Severity, in.Status, in.Commander, in.Private, in.Summary, in.AlertCount, nanos(in.UpdatedAt),
-		nullTime(in.AcknowledgedAt), nullTime(in.ContainedAt), nullTime(in.ResolvedAt), nullTime(in.ClosedAt), in.ID)
+		nullTime(in.AcknowledgedAt), nullTime(in.ContainedAt), nullTime(in.ResolvedAt), nullTime(in.ClosedAt),
+		in.GroupKey, nullTime(in.LastAlertAt), in.ID)
 	if err != nil {
 		return fmt.Errorf("update incident %d: %w", in.ID, err)
 	}

@@ -1,0 +1,159 @@
+package slack_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warroom-bot/warroom/bot"
+)
+
+func alertOf(fp, group, severity, status string) bot.Alert {
+	return bot.Alert{Source: "alertmanager", Fingerprint: fp, GroupKey: group, Status: status,
+		Title: "Beaconing from host-42", Severity: severity}
+}
+
+func (h *harness) ingest(alerts ...bot.Alert) []bot.IngestResult {
+	h.t.Helper()
+	res, err := h.svc.Ingest(context.Background(), alerts)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.deliver()
+	return res
+}
+
+// notices returns the "more alerts" lines posted in an incident's room.
+func (h *harness) notices(id int64) []string {
+	var out []string
+	for _, m := range h.fake.Messages(h.room(id).ID) {
+		if strings.Contains(m.Text, "more alert") {
+			out = append(out, m.Text)
+		}
+	}
+	return out
+}
+
+func TestAlertRepeatsFoldIntoOneIncident(t *testing.T) {
+	h := newHarness(t)
+	res := h.ingest(alertOf("fp1", "", "high", "firing"))
+	if res[0].Outcome != bot.AlertOpened || res[0].Incident != "INC-1" {
+		t.Fatalf("first alert: %+v", res)
+	}
+	if _, ok := h.fake.ChannelByName("inc-1-beaconing-from-host-42"); !ok {
+		t.Fatal("no channel for the alert's incident")
+	}
+	// 50 repeats inside the first minute: the room hears nothing yet, since
+	// it was told about the incident at most a minute ago.
+	for range 50 {
+		if r := h.ingest(alertOf("fp1", "", "high", "firing")); r[0].Outcome != bot.AlertRepeated || r[0].Incident != "INC-1" {
+			t.Fatalf("repeat: %+v", r)
+		}
+		h.clock.Advance(time.Second)
+	}
+	if got := h.notices(1); len(got) != 0 {
+		t.Fatalf("notices within the minute = %q", got)
+	}
+	h.clock.Advance(10 * time.Second)
+	h.deliver()
+	if got := h.notices(1); len(got) != 1 || got[0] != "📈 50 more alerts (51 in all)" {
+		t.Fatalf("notices after the minute = %q", got)
+	}
+	// One more right away waits for the next minute.
+	h.ingest(alertOf("fp1", "", "high", "firing"))
+	if got := h.notices(1); len(got) != 1 {
+		t.Fatalf("a second notice within the minute: %q", got)
+	}
+	h.clock.Advance(time.Minute)
+	h.deliver()
+	if got := h.notices(1); len(got) != 2 || got[1] != "📈 1 more alert (52 in all)" {
+		t.Fatalf("notices = %q", got)
+	}
+	if in := h.incidentRow(1); in.AlertCount != 52 {
+		t.Errorf("alert count %d", in.AlertCount)
+	}
+	if !strings.Contains(rendered(t, h.summary(1)), "*Alerts:* 52") {
+		t.Errorf("summary does not show the count:\n%s", rendered(t, h.summary(1)))
+	}
+	if n := len(h.fake.Channels()); n != 1 {
+		t.Errorf("channels = %d", n)
+	}
+	kinds := h.kinds(1)
+	if repeats := strings.Count(strings.Join(kinds, " "), "alert.repeated"); repeats != 51 {
+		t.Errorf("case log has %d repeats, want 51", repeats)
+	}
+}
+
+func TestAlertGrouping(t *testing.T) {
+	h := newHarness(t)
+	h.ingest(alertOf("fp1", "alertname=Beacon,host=host-42", "medium", "firing"))
+	h.clock.Advance(5 * time.Minute)
+	if r := h.ingest(alertOf("fp2", "alertname=Beacon,host=host-42", "medium", "firing")); r[0].Outcome != bot.AlertAttached || r[0].Incident != "INC-1" {
+		t.Fatalf("same group within the window: %+v", r)
+	}
+	if r := h.ingest(alertOf("fp3", "alertname=Beacon,host=host-7", "medium", "firing")); r[0].Incident != "INC-2" {
+		t.Fatalf("other group: %+v", r)
+	}
+	h.clock.Advance(11 * time.Minute)
+	if r := h.ingest(alertOf("fp4", "alertname=Beacon,host=host-42", "medium", "firing")); r[0].Outcome != bot.AlertOpened || r[0].Incident != "INC-3" {
+		t.Fatalf("same group after the window: %+v", r)
+	}
+	// A known fingerprint still finds its incident after the window.
+	if r := h.ingest(alertOf("fp2", "alertname=Beacon,host=host-42", "medium", "firing")); r[0].Incident != "INC-1" {
+		t.Fatalf("repeat after the window: %+v", r)
+	}
+}
+
+func TestResolvedAlerts(t *testing.T) {
+	h := newHarness(t)
+	if r := h.ingest(alertOf("fp9", "", "low", "resolved")); r[0].Outcome != bot.AlertIgnored {
+		t.Fatalf("resolved with nothing open: %+v", r)
+	}
+	h.ingest(alertOf("fp1", "", "low", "firing"))
+	if r := h.ingest(alertOf("fp1", "", "low", "resolved")); r[0].Outcome != bot.AlertResolved {
+		t.Fatalf("resolve: %+v", r)
+	}
+	if in := h.incidentRow(1); in.Status != "open" {
+		t.Errorf("incident status %q: a resolved alert must leave it for a human", in.Status)
+	}
+	alerts, _ := h.db.Alerts(context.Background(), 1)
+	if len(alerts) != 1 || alerts[0].Status != "resolved" || alerts[0].ResolvedAt.IsZero() {
+		t.Errorf("alert rows %+v", alerts)
+	}
+	found := false
+	for _, m := range h.fake.Messages(h.room(1).ID) {
+		found = found || strings.Contains(string(m.Blocks), "Alert resolved at the source")
+	}
+	if !found {
+		t.Error("the channel was not told the alert resolved")
+	}
+}
+
+func TestMoreUrgentAlertRaisesSeverity(t *testing.T) {
+	h := newHarness(t)
+	h.ingest(alertOf("fp1", "g", "medium", "firing"))
+	h.ingest(alertOf("fp2", "g", "critical", "firing"))
+	if in := h.incidentRow(1); in.Severity != "critical" {
+		t.Fatalf("severity %q", in.Severity)
+	}
+	if !strings.Contains(h.room(1).Topic, "CRITICAL") {
+		t.Errorf("topic %q", h.room(1).Topic)
+	}
+}
+
+func TestIngestedAlertSurvivesRestart(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.svc.Ingest(context.Background(), []bot.Alert{alertOf("fp1", "", "high", "firing")}); err != nil {
+		t.Fatal(err)
+	}
+	h.restart() // nothing was delivered before the stop
+	h.deliver()
+	h.ingest(alertOf("fp1", "", "high", "firing"))
+	if n := len(h.fake.Channels()); n != 1 {
+		t.Fatalf("channels = %d, want 1", n)
+	}
+	if in := h.incidentRow(1); in.AlertCount != 2 {
+		t.Fatalf("alert count %d", in.AlertCount)
+	}
+}

@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Alert is one alert fingerprint attached to an incident. Repeats of the
+// same fingerprint bump Count and LastSeen instead of adding rows.
+type Alert struct {
+	ID          int64
+	IncidentID  int64
+	Source      string
+	Fingerprint string
+	GroupKey    string
+	Status      string // firing, resolved
+	Title       string
+	Severity    string
+	Labels      string // JSON object
+	Observables string // JSON array
+	URL         string
+	Raw         string
+	Count       int
+	FirstSeen   time.Time
+	LastSeen    time.Time
+	ResolvedAt  time.Time
+}
+
+const alertCols = `id, incident_id, source, fingerprint, group_key, status, title, severity, labels, observables,
+	url, raw, count, first_seen, last_seen, resolved_at`
+
+func scanAlert(s scanner) (Alert, error) {
+	var a Alert
+	var first, last int64
+	var resolved sql.NullInt64
+	err := s.Scan(&a.ID, &a.IncidentID, &a.Source, &a.Fingerprint, &a.GroupKey, &a.Status, &a.Title, &a.Severity,
+		&a.Labels, &a.Observables, &a.URL, &a.Raw, &a.Count, &first, &last, &resolved)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Alert{}, ErrNotFound
+	}
+	if err != nil {
+		return Alert{}, err
+	}
+	a.FirstSeen, a.LastSeen, a.ResolvedAt = fromNanos(first), fromNanos(last), fromNull(resolved)
+	return a, nil
+}
+
+// OpenAlert finds the alert with this fingerprint on an incident that is
+// not closed, newest incident first.
+func (tx *Tx) OpenAlert(ctx context.Context, fingerprint string) (Alert, error) {
+	return scanAlert(tx.tx.QueryRowContext(ctx, `SELECT `+alertColsA+` FROM alerts a
+		JOIN incidents i ON i.id = a.incident_id
+		WHERE a.fingerprint = ? AND i.status != 'closed' ORDER BY a.incident_id DESC LIMIT 1`, fingerprint))
+}
+
+// OpenIncidentInGroup returns the newest incident that is not closed, holds
+// group key, and received an alert at or after since.
+func (tx *Tx) OpenIncidentInGroup(ctx context.Context, groupKey string, since time.Time) (Incident, error) {
+	return scanIncident(tx.tx.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM incidents
+		WHERE group_key = ? AND group_key != '' AND status != 'closed' AND last_alert_at >= ?
+		ORDER BY id DESC LIMIT 1`, groupKey, nanos(since)))
+}
+
+// InsertAlert attaches a new alert fingerprint to an incident.
+func (tx *Tx) InsertAlert(ctx context.Context, a Alert) (int64, error) {
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO alerts(incident_id, source, fingerprint, group_key, status, title,
+		severity, labels, observables, url, raw, count, first_seen, last_seen, resolved_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.IncidentID, a.Source, a.Fingerprint, a.GroupKey, a.Status, a.Title, a.Severity, a.Labels, a.Observables,
+		a.URL, a.Raw, max(a.Count, 1), nanos(a.FirstSeen), nanos(a.LastSeen), nullTime(a.ResolvedAt))
+	if err != nil {
+		return 0, fmt.Errorf("insert alert: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// RepeatAlert records another sighting of an attached alert.
+func (tx *Tx) RepeatAlert(ctx context.Context, id int64, status string, at time.Time) error {
+	resolved := sql.NullInt64{}
+	if status == "resolved" {
+		resolved = nullTime(at)
+	}
+	_, err := tx.tx.ExecContext(ctx, `UPDATE alerts SET count = count + 1, last_seen = ?, status = ?, resolved_at = ?
+		WHERE id = ?`, nanos(at), status, resolved, id)
+	if err != nil {
+		return fmt.Errorf("repeat alert %d: %w", id, err)
+	}
+	return nil
+}
+
+// Alerts lists the alerts attached to an incident, oldest first.
+func (db *DB) Alerts(ctx context.Context, incidentID int64) ([]Alert, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+alertCols+` FROM alerts WHERE incident_id = ? ORDER BY id`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []Alert
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list alerts: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// alertColsA is alertCols qualified with the alias a, for joins.
+var alertColsA = prefixed("a", alertCols)
+
+// prefixed qualifies a column list with a table alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Notice is what one room was last told about an incident's alerts.
+type Notice struct {
+	Noticed int       // AlertCount at the last notice
+	At      time.Time // when it was posted
+	Pending bool      // a notice is queued
+}
+
+// Notice returns the alert-notice state of an incident's room on a platform.
+func (tx *Tx) Notice(ctx context.Context, platform string, incidentID int64) (Notice, error) {
+	return noticeOf(ctx, tx.tx, platform, incidentID)
+}
+
+// Notice returns the alert-notice state of an incident's room on a platform.
+func (db *DB) Notice(ctx context.Context, platform string, incidentID int64) (Notice, error) {
+	return noticeOf(ctx, db.r, platform, incidentID)
+}
+
+func noticeOf(ctx context.Context, q querier, platform string, incidentID int64) (Notice, error) {
+	var n Notice
+	var at sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT noticed, notice_at, pending FROM alert_notices
+		WHERE platform = ? AND incident_id = ?`, platform, incidentID).Scan(&n.Noticed, &at, &n.Pending)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Notice{}, nil
+	}
+	n.At = fromNull(at)
+	return n, err
+}
+
+// SaveNotice stores the alert-notice state of an incident's room on a platform.
+func (tx *Tx) SaveNotice(ctx context.Context, platform string, incidentID int64, n Notice) error {
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO alert_notices(platform, incident_id, noticed, notice_at, pending)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT(platform, incident_id) DO UPDATE SET
+		noticed = excluded.noticed, notice_at = excluded.notice_at, pending = excluded.pending`,
+		platform, incidentID, n.Noticed, nullTime(n.At), n.Pending)
+	if err != nil {
+		return fmt.Errorf("save alert notice: %w", err)
+	}
+	return nil
+}
