@@ -71,13 +71,15 @@ func (s *Service) ingestOne(ctx context.Context, tx *store.Tx, now time.Time, a 
 	if a.Fingerprint == "" || a.Title == "" || !valid(Severities, a.Severity) || (a.Status != "firing" && a.Status != "resolved") {
 		return IngestResult{}, Incident{}, false, errors.New("alert is incomplete: fingerprint, title, severity and status are required")
 	}
-	known, err := tx.OpenAlert(ctx, a.Fingerprint)
+	known, err := tx.LatestAlert(ctx, a.Fingerprint)
+	var in Incident
+	if err == nil {
+		if in, err = tx.Incident(ctx, known.IncidentID); err == nil && in.Status == "closed" {
+			err = store.ErrNotFound // a closed incident takes no more alerts: open a new one
+		}
+	}
 	switch {
 	case err == nil:
-		in, err := tx.Incident(ctx, known.IncidentID)
-		if err != nil {
-			return IngestResult{}, Incident{}, false, err
-		}
 		outcome := AlertRepeated
 		if a.Status == "resolved" && known.Status != "resolved" {
 			outcome = AlertResolved
@@ -122,7 +124,7 @@ func (s *Service) ingestOne(ctx context.Context, tx *store.Tx, now time.Time, a 
 			return IngestResult{}, Incident{}, false, err
 		}
 	}
-	in, err := s.openFromAlert(ctx, tx, now, a)
+	in, err = s.openFromAlert(ctx, tx, now, a)
 	if err != nil {
 		return IngestResult{}, Incident{}, false, err
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -49,25 +48,38 @@ func scanAlert(s scanner) (Alert, error) {
 	return a, nil
 }
 
-// OpenAlert finds the alert with this fingerprint on an incident that is
-// not closed, newest incident first.
-func (tx *Tx) OpenAlert(ctx context.Context, fingerprint string) (Alert, error) {
-	return scanAlert(tx.tx.QueryRowContext(ctx, `SELECT `+alertColsA+` FROM alerts a
-		JOIN incidents i ON i.id = a.incident_id
-		WHERE a.fingerprint = ? AND i.status != 'closed' ORDER BY a.incident_id DESC LIMIT 1`, fingerprint))
+// AlertRef is the little that intake needs to know of a stored alert.
+type AlertRef struct {
+	ID         int64
+	IncidentID int64
+	Status     string
+	Count      int
+}
+
+// LatestAlert finds the alert with this fingerprint on the newest incident
+// that holds it. Callers check that incident's status: only an open one
+// takes repeats. (One indexed lookup, no join: intake runs it per alert.)
+func (tx *Tx) LatestAlert(ctx context.Context, fingerprint string) (AlertRef, error) {
+	var a AlertRef
+	err := tx.queryRow(ctx, `SELECT id, incident_id, status, count FROM alerts WHERE fingerprint = ?
+		ORDER BY incident_id DESC LIMIT 1`, fingerprint).Scan(&a.ID, &a.IncidentID, &a.Status, &a.Count)
+	if errors.Is(err, sql.ErrNoRows) {
+		return AlertRef{}, ErrNotFound
+	}
+	return a, err
 }
 
 // OpenIncidentInGroup returns the newest incident that is not closed, holds
 // group key, and received an alert at or after since.
 func (tx *Tx) OpenIncidentInGroup(ctx context.Context, groupKey string, since time.Time) (Incident, error) {
-	return scanIncident(tx.tx.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM incidents
+	return scanIncident(tx.queryRow(ctx, `SELECT `+incidentCols+` FROM incidents
 		WHERE group_key = ? AND group_key != '' AND status != 'closed' AND last_alert_at >= ?
 		ORDER BY id DESC LIMIT 1`, groupKey, nanos(since)))
 }
 
 // InsertAlert attaches a new alert fingerprint to an incident.
 func (tx *Tx) InsertAlert(ctx context.Context, a Alert) (int64, error) {
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO alerts(incident_id, source, fingerprint, group_key, status, title,
+	res, err := tx.exec(ctx, `INSERT INTO alerts(incident_id, source, fingerprint, group_key, status, title,
 		severity, labels, observables, url, raw, count, first_seen, last_seen, resolved_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.IncidentID, a.Source, a.Fingerprint, a.GroupKey, a.Status, a.Title, a.Severity, a.Labels, a.Observables,
@@ -84,7 +96,7 @@ func (tx *Tx) RepeatAlert(ctx context.Context, id int64, status string, at time.
 	if status == "resolved" {
 		resolved = nullTime(at)
 	}
-	_, err := tx.tx.ExecContext(ctx, `UPDATE alerts SET count = count + 1, last_seen = ?, status = ?, resolved_at = ?
+	_, err := tx.exec(ctx, `UPDATE alerts SET count = count + 1, last_seen = ?, status = ?, resolved_at = ?
 		WHERE id = ?`, nanos(at), status, resolved, id)
 	if err != nil {
 		return fmt.Errorf("repeat alert %d: %w", id, err)
@@ -94,7 +106,7 @@ func (tx *Tx) RepeatAlert(ctx context.Context, id int64, status string, at time.
 
 // Alerts lists the alerts attached to an incident, oldest first.
 func (db *DB) Alerts(ctx context.Context, incidentID int64) ([]Alert, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+alertCols+` FROM alerts WHERE incident_id = ? ORDER BY id`, incidentID)
+	rows, err := db.query(ctx, `SELECT `+alertCols+` FROM alerts WHERE incident_id = ? ORDER BY id`, incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("list alerts: %w", err)
 	}
@@ -110,18 +122,6 @@ func (db *DB) Alerts(ctx context.Context, incidentID int64) ([]Alert, error) {
 	return out, rows.Err()
 }
 
-// alertColsA is alertCols qualified with the alias a, for joins.
-var alertColsA = prefixed("a", alertCols)
-
-// prefixed qualifies a column list with a table alias.
-func prefixed(alias, cols string) string {
-	parts := strings.Split(cols, ",")
-	for i, c := range parts {
-		parts[i] = alias + "." + strings.TrimSpace(c)
-	}
-	return strings.Join(parts, ", ")
-}
-
 // Notice is what one room was last told about an incident's alerts.
 type Notice struct {
 	Noticed int       // AlertCount at the last notice
@@ -131,18 +131,18 @@ type Notice struct {
 
 // Notice returns the alert-notice state of an incident's room on a platform.
 func (tx *Tx) Notice(ctx context.Context, platform string, incidentID int64) (Notice, error) {
-	return noticeOf(ctx, tx.tx, platform, incidentID)
+	return noticeOf(ctx, tx, platform, incidentID)
 }
 
 // Notice returns the alert-notice state of an incident's room on a platform.
 func (db *DB) Notice(ctx context.Context, platform string, incidentID int64) (Notice, error) {
-	return noticeOf(ctx, db.r, platform, incidentID)
+	return noticeOf(ctx, db, platform, incidentID)
 }
 
 func noticeOf(ctx context.Context, q querier, platform string, incidentID int64) (Notice, error) {
 	var n Notice
 	var at sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT noticed, notice_at, pending FROM alert_notices
+	err := q.queryRow(ctx, `SELECT noticed, notice_at, pending FROM alert_notices
 		WHERE platform = ? AND incident_id = ?`, platform, incidentID).Scan(&n.Noticed, &at, &n.Pending)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Notice{}, nil
@@ -153,7 +153,7 @@ func noticeOf(ctx context.Context, q querier, platform string, incidentID int64)
 
 // SaveNotice stores the alert-notice state of an incident's room on a platform.
 func (tx *Tx) SaveNotice(ctx context.Context, platform string, incidentID int64, n Notice) error {
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO alert_notices(platform, incident_id, noticed, notice_at, pending)
+	_, err := tx.exec(ctx, `INSERT INTO alert_notices(platform, incident_id, noticed, notice_at, pending)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT(platform, incident_id) DO UPDATE SET
 		noticed = excluded.noticed, notice_at = excluded.notice_at, pending = excluded.pending`,
 		platform, incidentID, n.Noticed, nullTime(n.At), n.Pending)

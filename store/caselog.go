@@ -64,7 +64,7 @@ func (tx *Tx) Append(ctx context.Context, incidentID int64, at time.Time, actor,
 		raw = compact.Bytes()
 	}
 	var last Entry
-	err := tx.tx.QueryRowContext(ctx, `SELECT seq, hash FROM case_log ORDER BY seq DESC LIMIT 1`).Scan(&last.Seq, &last.Hash)
+	err := tx.queryRow(ctx, `SELECT seq, hash FROM case_log ORDER BY seq DESC LIMIT 1`).Scan(&last.Seq, &last.Hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return Entry{}, fmt.Errorf("append %s: read chain head: %w", kind, err)
 	}
@@ -72,7 +72,7 @@ func (tx *Tx) Append(ctx context.Context, incidentID int64, at time.Time, actor,
 	if e.Hash, err = chainHash(e.PrevHash, e); err != nil {
 		return Entry{}, fmt.Errorf("append %s: %w", kind, err)
 	}
-	_, err = tx.tx.ExecContext(ctx, `INSERT INTO case_log(seq, incident_id, at, actor, kind, body, prev_hash, hash)
+	_, err = tx.exec(ctx, `INSERT INTO case_log(seq, incident_id, at, actor, kind, body, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.Seq, e.IncidentID, nanos(e.At), e.Actor, e.Kind, string(e.Body), e.PrevHash, e.Hash)
 	if err != nil {
 		return Entry{}, fmt.Errorf("append %s: %w", kind, err)
@@ -102,7 +102,7 @@ func (db *DB) Entries(ctx context.Context, incidentID int64, n int) ([]Entry, er
 		q += ` LIMIT ?`
 		args = append(args, n)
 	}
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read case log: %w", err)
 	}
@@ -141,7 +141,7 @@ type BadEntry struct {
 // Verify walks the whole case log in order and recomputes every hash. It
 // stops at the first broken link: everything after it is unproven.
 func (db *DB) Verify(ctx context.Context) (Verification, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+entryCols+` FROM case_log ORDER BY seq`)
+	rows, err := db.query(ctx, `SELECT `+entryCols+` FROM case_log ORDER BY seq`)
 	if err != nil {
 		return Verification{}, fmt.Errorf("verify case log: %w", err)
 	}

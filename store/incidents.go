@@ -84,7 +84,7 @@ func scanIncident(s scanner) (Incident, error) {
 
 // CreateIncident inserts a new incident and returns it with its id.
 func (tx *Tx) CreateIncident(ctx context.Context, in Incident) (Incident, error) {
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO incidents(title, severity, status, commander, created_by, private, summary,
+	res, err := tx.exec(ctx, `INSERT INTO incidents(title, severity, status, commander, created_by, private, summary,
 		alert_count, created_at, updated_at, acknowledged_at, contained_at, resolved_at, closed_at,
 		group_key, last_alert_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -104,7 +104,7 @@ func (tx *Tx) CreateIncident(ctx context.Context, in Incident) (Incident, error)
 
 // UpdateIncident writes every mutable field of in.
 func (tx *Tx) UpdateIncident(ctx context.Context, in Incident) error {
-	res, err := tx.tx.ExecContext(ctx, `UPDATE incidents SET title = ?, severity = ?, status = ?, commander = ?, private = ?,
+	res, err := tx.exec(ctx, `UPDATE incidents SET title = ?, severity = ?, status = ?, commander = ?, private = ?,
 		summary = ?, alert_count = ?, updated_at = ?, acknowledged_at = ?, contained_at = ?, resolved_at = ?, closed_at = ?,
 		group_key = ?, last_alert_at = ?
 		WHERE id = ?`,
@@ -122,16 +122,16 @@ func (tx *Tx) UpdateIncident(ctx context.Context, in Incident) error {
 
 // Incident reads one incident inside the transaction, seeing its own writes.
 func (tx *Tx) Incident(ctx context.Context, id int64) (Incident, error) {
-	return incidentOf(ctx, tx.tx, id)
+	return incidentOf(ctx, tx, id)
 }
 
 // Incident reads one incident.
 func (db *DB) Incident(ctx context.Context, id int64) (Incident, error) {
-	return incidentOf(ctx, db.r, id)
+	return incidentOf(ctx, db, id)
 }
 
 func incidentOf(ctx context.Context, q querier, id int64) (Incident, error) {
-	return scanIncident(q.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE id = ?`, id))
+	return scanIncident(q.queryRow(ctx, `SELECT `+incidentCols+` FROM incidents WHERE id = ?`, id))
 }
 
 // IncidentFilter selects incidents for listing.
@@ -192,7 +192,7 @@ func (db *DB) incidents(ctx context.Context, f IncidentFilter) ([]Incident, erro
 	if f.Limit > 0 {
 		q += ` LIMIT ` + strconv.Itoa(f.Limit)
 	}
-	rows, err := db.r.QueryContext(ctx, q)
+	rows, err := db.query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
@@ -220,7 +220,7 @@ type Room struct {
 
 // SaveRoom records (or replaces, after a reopen) the room of an incident on a platform.
 func (tx *Tx) SaveRoom(ctx context.Context, r Room) error {
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO rooms(platform, incident_id, channel_id, name, url, created_at)
+	_, err := tx.exec(ctx, `INSERT INTO rooms(platform, incident_id, channel_id, name, url, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT(platform, incident_id) DO UPDATE SET channel_id = excluded.channel_id, name = excluded.name,
 			url = excluded.url, created_at = excluded.created_at`,
@@ -233,28 +233,28 @@ func (tx *Tx) SaveRoom(ctx context.Context, r Room) error {
 
 // Room returns the room of an incident on a platform, seeing the transaction's own writes.
 func (tx *Tx) Room(ctx context.Context, platform string, incidentID int64) (Room, error) {
-	return roomOf(ctx, tx.tx, platform, incidentID)
+	return roomOf(ctx, tx, platform, incidentID)
 }
 
 // Room returns the room of an incident on a platform.
 func (db *DB) Room(ctx context.Context, platform string, incidentID int64) (Room, error) {
-	return roomOf(ctx, db.r, platform, incidentID)
+	return roomOf(ctx, db, platform, incidentID)
 }
 
 func roomOf(ctx context.Context, q querier, platform string, incidentID int64) (Room, error) {
-	return scanRoom(q.QueryRowContext(ctx, `SELECT platform, incident_id, channel_id, name, url, created_at
+	return scanRoom(q.queryRow(ctx, `SELECT platform, incident_id, channel_id, name, url, created_at
 		FROM rooms WHERE platform = ? AND incident_id = ?`, platform, incidentID))
 }
 
 // RoomByChannel finds the incident room behind a platform channel.
 func (db *DB) RoomByChannel(ctx context.Context, platform, channelID string) (Room, error) {
-	return scanRoom(db.r.QueryRowContext(ctx, `SELECT platform, incident_id, channel_id, name, url, created_at
+	return scanRoom(db.queryRow(ctx, `SELECT platform, incident_id, channel_id, name, url, created_at
 		FROM rooms WHERE platform = ? AND channel_id = ?`, platform, channelID))
 }
 
 // Rooms lists every room of an incident, one per platform.
 func (db *DB) Rooms(ctx context.Context, incidentID int64) ([]Room, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT platform, incident_id, channel_id, name, url, created_at
+	rows, err := db.query(ctx, `SELECT platform, incident_id, channel_id, name, url, created_at
 		FROM rooms WHERE incident_id = ? ORDER BY platform`, incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("list rooms: %w", err)
@@ -287,7 +287,7 @@ func scanRoom(s scanner) (Room, error) {
 
 // SaveMessage records where a keyed bot message landed, so later edits find it.
 func (tx *Tx) SaveMessage(ctx context.Context, platform, key, channelID, messageID string, at time.Time) error {
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO messages(platform, key, channel_id, message_id, created_at)
+	_, err := tx.exec(ctx, `INSERT INTO messages(platform, key, channel_id, message_id, created_at)
 		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT(platform, key) DO UPDATE SET channel_id = excluded.channel_id, message_id = excluded.message_id`,
 		platform, key, channelID, messageID, nanos(at))
@@ -299,16 +299,16 @@ func (tx *Tx) SaveMessage(ctx context.Context, platform, key, channelID, message
 
 // Message returns the channel and platform message id of a keyed bot message.
 func (tx *Tx) Message(ctx context.Context, platform, key string) (channelID, messageID string, err error) {
-	return messageOf(ctx, tx.tx, platform, key)
+	return messageOf(ctx, tx, platform, key)
 }
 
 // Message returns the channel and platform message id of a keyed bot message.
 func (db *DB) Message(ctx context.Context, platform, key string) (channelID, messageID string, err error) {
-	return messageOf(ctx, db.r, platform, key)
+	return messageOf(ctx, db, platform, key)
 }
 
 func messageOf(ctx context.Context, q querier, platform, key string) (channelID, messageID string, err error) {
-	err = q.QueryRowContext(ctx, `SELECT channel_id, message_id FROM messages WHERE platform = ? AND key = ?`,
+	err = q.queryRow(ctx, `SELECT channel_id, message_id FROM messages WHERE platform = ? AND key = ?`,
 		platform, key).Scan(&channelID, &messageID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", ErrNotFound
@@ -318,5 +318,5 @@ func messageOf(ctx context.Context, q querier, platform, key string) (channelID,
 
 // querier is what both a transaction and the reader pool offer.
 type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	queryRow(ctx context.Context, query string, args ...any) *sql.Row
 }

@@ -39,7 +39,7 @@ func (tx *Tx) Enqueue(ctx context.Context, r OutboxRow) (int64, error) {
 	if r.IncidentID != 0 {
 		incident = sql.NullInt64{Int64: r.IncidentID, Valid: true}
 	}
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO outbox(platform, lane, op, incident_id, payload, next_at, created_at)
+	res, err := tx.exec(ctx, `INSERT INTO outbox(platform, lane, op, incident_id, payload, next_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, r.Platform, r.Lane, r.Op, incident, string(r.Payload), nanos(r.NextAt), nanos(r.CreatedAt))
 	if err != nil {
 		return 0, fmt.Errorf("enqueue %s: %w", r.Op, err)
@@ -64,7 +64,7 @@ func scanOutbox(s scanner) (OutboxRow, error) {
 // DueOutbox returns the head row of every lane whose head is due at now,
 // earliest first, at most limit rows.
 func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxRow, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox
+	rows, err := db.query(ctx, `SELECT `+outboxCols+` FROM outbox
 		WHERE id IN (SELECT MIN(id) FROM outbox WHERE state = 'pending' GROUP BY lane) AND next_at <= ?
 		ORDER BY next_at, id LIMIT ?`, nanos(now), limit)
 	if err != nil {
@@ -86,7 +86,7 @@ func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]Outbox
 // when nothing is pending.
 func (db *DB) NextOutboxAt(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullInt64
-	err := db.r.QueryRowContext(ctx, `SELECT MIN(next_at) FROM outbox
+	err := db.queryRow(ctx, `SELECT MIN(next_at) FROM outbox
 		WHERE id IN (SELECT MIN(id) FROM outbox WHERE state = 'pending' GROUP BY lane)`).Scan(&next)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("read outbox: %w", err)
@@ -96,7 +96,7 @@ func (db *DB) NextOutboxAt(ctx context.Context) (time.Time, bool, error) {
 
 // OutboxCounts returns how many rows are pending and dead.
 func (db *DB) OutboxCounts(ctx context.Context) (pending, dead int, err error) {
-	err = db.r.QueryRowContext(ctx, `SELECT
+	err = db.queryRow(ctx, `SELECT
 		(SELECT COUNT(*) FROM outbox WHERE state = 'pending'),
 		(SELECT COUNT(*) FROM outbox WHERE state = 'dead')`).Scan(&pending, &dead)
 	if err != nil {
@@ -107,7 +107,7 @@ func (db *DB) OutboxCounts(ctx context.Context) (pending, dead int, err error) {
 
 // OutboxRows lists outbox rows of a state, oldest first (for inspection and tests).
 func (db *DB) OutboxRows(ctx context.Context, state string) ([]OutboxRow, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox WHERE state = ? ORDER BY id`, state)
+	rows, err := db.query(ctx, `SELECT `+outboxCols+` FROM outbox WHERE state = ? ORDER BY id`, state)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
@@ -126,7 +126,7 @@ func (db *DB) OutboxRows(ctx context.Context, state string) ([]OutboxRow, error)
 // StartAttempt records that a call for row id is about to be made, so that a
 // crash during the call is known at restart.
 func (tx *Tx) StartAttempt(ctx context.Context, id int64) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE outbox SET inflight = 1, attempts = attempts + 1 WHERE id = ?`, id)
+	_, err := tx.exec(ctx, `UPDATE outbox SET inflight = 1, attempts = attempts + 1 WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("start outbox %d: %w", id, err)
 	}
@@ -135,7 +135,7 @@ func (tx *Tx) StartAttempt(ctx context.Context, id int64) error {
 
 // CompleteOutbox marks row id delivered and stores the platform's answer.
 func (tx *Tx) CompleteOutbox(ctx context.Context, id int64, result string, at time.Time) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE outbox SET state = 'done', inflight = 0, result = ?, last_error = '', done_at = ?
+	_, err := tx.exec(ctx, `UPDATE outbox SET state = 'done', inflight = 0, result = ?, last_error = '', done_at = ?
 		WHERE id = ?`, result, nanos(at), id)
 	if err != nil {
 		return fmt.Errorf("complete outbox %d: %w", id, err)
@@ -145,7 +145,7 @@ func (tx *Tx) CompleteOutbox(ctx context.Context, id int64, result string, at ti
 
 // RetryOutbox leaves row id pending, to be tried again at next.
 func (tx *Tx) RetryOutbox(ctx context.Context, id int64, next time.Time, reason string) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE outbox SET inflight = 0, next_at = ?, last_error = ? WHERE id = ?`,
+	_, err := tx.exec(ctx, `UPDATE outbox SET inflight = 0, next_at = ?, last_error = ? WHERE id = ?`,
 		nanos(next), reason, id)
 	if err != nil {
 		return fmt.Errorf("retry outbox %d: %w", id, err)
@@ -155,7 +155,7 @@ func (tx *Tx) RetryOutbox(ctx context.Context, id int64, next time.Time, reason 
 
 // KillOutbox gives up on row id; it stays in the table as dead with its reason.
 func (tx *Tx) KillOutbox(ctx context.Context, id int64, reason string, at time.Time) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE outbox SET state = 'dead', inflight = 0, last_error = ?, done_at = ? WHERE id = ?`,
+	_, err := tx.exec(ctx, `UPDATE outbox SET state = 'dead', inflight = 0, last_error = ?, done_at = ? WHERE id = ?`,
 		reason, nanos(at), id)
 	if err != nil {
 		return fmt.Errorf("kill outbox %d: %w", id, err)

@@ -63,7 +63,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	// Pragmas live in the DSN so that every pooled connection gets them.
 	// synchronous=FULL: a 202 or an acknowledged command must survive power loss.
-	params := "_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_foreign_keys=on&_synchronous=FULL"
+	// _stmt_cache_size keeps prepared statements per connection: preparing
+	// was a third of the cost of an alert's writes.
+	params := "_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_foreign_keys=on&_synchronous=FULL&_stmt_cache_size=64"
 	w, err := sql.Open("sqlite3", "file:"+escapePath(path)+"?"+params)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -79,7 +81,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite3", "file:"+escapePath(path)+"?mode=ro&_busy_timeout=5000&_foreign_keys=on&_query_only=1")
+	r, err := sql.Open("sqlite3", "file:"+escapePath(path)+"?mode=ro&_busy_timeout=5000&_foreign_keys=on&_query_only=1&_stmt_cache_size=64")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open database readers: %w", err)
@@ -206,6 +208,22 @@ func runSavepoint(tx *sql.Tx, req *writeReq) (err error) {
 // Tx is one caller's share of a write transaction.
 type Tx struct {
 	tx *sql.Tx
+}
+
+func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, query, args...)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, query, args...)
+}
+
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.r.QueryRowContext(ctx, query, args...)
+}
+
+func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.r.QueryContext(ctx, query, args...)
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
