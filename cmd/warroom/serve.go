@@ -20,6 +20,8 @@ import (
 	slackbot "github.com/warroom-bot/warroom/bot/slack"
 	"github.com/warroom-bot/warroom/commands"
 	"github.com/warroom-bot/warroom/config"
+	"github.com/warroom-bot/warroom/connectors/alerts"
+	"github.com/warroom-bot/warroom/connectors/alerts/intake"
 	"github.com/warroom-bot/warroom/store"
 )
 
@@ -112,6 +114,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	a.svc = bot.NewService(db, bot.Options{
 		Platforms: names, ChannelPrefix: cfg.Incidents.ChannelPrefix, Responders: cfg.Incidents.Responders,
 		Private: cfg.Incidents.Private, Logger: log, Notify: a.dispatcher.Notify,
+		GroupWindow: cfg.Alerts.GroupWindow.Std(),
 	})
 	a.router = commands.NewRouter(a.svc, commands.Permissions{Roles: cfg.Roles, Commands: cfg.Commands}, log)
 
@@ -122,8 +125,33 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	if a.slack != nil {
 		a.slack.Routes(mux)
 	}
+	in, err := newIntake(cfg, a.svc, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	in.Routes(mux)
+	a.api(mux)
 	a.handler = mux
 	return a, nil
+}
+
+// newIntake builds the alert webhooks from the alerts block of the config.
+func newIntake(cfg *config.Config, svc *bot.Service, log *slog.Logger) (*intake.Handler, error) {
+	ac := alerts.Config{SeverityMap: cfg.Alerts.SeverityMap, GroupBy: cfg.Alerts.GroupBy, Generic: map[string]alerts.GenericMapping{}}
+	for name, g := range cfg.Alerts.Generic {
+		ac.Generic[name] = alerts.GenericMapping{Title: g.Title, Severity: g.Severity, Fingerprint: g.Fingerprint,
+			Description: g.Description, Observables: g.Observables}
+	}
+	parsers, err := alerts.Parsers(ac)
+	if err != nil {
+		return nil, fmt.Errorf("alerts config: %w", err)
+	}
+	ic := intake.Config{Token: cfg.Alerts.Token.Reveal(), MaxBody: int64(cfg.Alerts.MaxBody), GroupBy: cfg.Alerts.GroupBy, Sources: map[string]intake.Auth{}}
+	for name, s := range cfg.Alerts.Sources {
+		ic.Sources[name] = intake.Auth{Token: s.Token.Reveal(), HMACSecret: s.HMACSecret.Reveal(), HMACHeader: s.HMACHeader}
+	}
+	return intake.New(ic, parsers, svc, log), nil
 }
 
 // routerRef defers to the app's router, which is built after the adapters.

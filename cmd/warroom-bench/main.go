@@ -1,0 +1,227 @@
+// Command warroom-bench measures a running warroom from the outside.
+//
+//	warroom-bench alerts [--alerts 20000] [--fingerprints 200] [--clients 16] [--per-request 1]
+//
+// It builds warroom (or uses --bin), starts it against a fake Slack on
+// 127.0.0.1 with a fresh database, sends an Alertmanager alert storm through
+// POST /alerts/alertmanager, and reports accepted alerts per second and the
+// p50/p99 time to a durable 202. Then it checks what a user would: exactly
+// one incident per fingerprint, and one channel each, none duplicated.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/warroom-bot/warroom/bot/slack/fakeslack"
+)
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] != "alerts" {
+		fmt.Fprintln(os.Stderr, "usage: warroom-bench alerts [flags]")
+		os.Exit(2)
+	}
+	fs := flag.NewFlagSet("alerts", flag.ExitOnError)
+	o := options{}
+	fs.IntVar(&o.alerts, "alerts", 20000, "alerts to send")
+	fs.IntVar(&o.fingerprints, "fingerprints", 200, "distinct alert fingerprints (incidents expected)")
+	fs.IntVar(&o.clients, "clients", 16, "concurrent HTTP clients")
+	fs.IntVar(&o.perRequest, "per-request", 1, "alerts per webhook request")
+	fs.StringVar(&o.bin, "bin", "", "warroom binary (default: build ./cmd/warroom)")
+	fs.DurationVar(&o.wait, "wait-channels", 30*time.Second, "how long to wait for channels after the storm (Slack's tier 2 allows 20 a minute)")
+	fs.Parse(os.Args[2:])
+	if err := runAlerts(context.Background(), o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "warroom-bench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	alerts, fingerprints, clients, perRequest int
+	bin                                       string
+	wait                                      time.Duration
+}
+
+const token = "bench-token-0123456789"
+
+func runAlerts(ctx context.Context, o options, out io.Writer) error {
+	dir, err := os.MkdirTemp("", "warroom-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := o.bin
+	if bin == "" {
+		bin = filepath.Join(dir, "warroom")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/warroom")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build warroom: %w", err)
+		}
+	}
+	fake := fakeslack.New()
+	defer fake.Close()
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	cfg := filepath.Join(dir, "warroom.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: %s
+database: %s
+log_level: warn
+slack: {bot_token: %s, signing_secret: bench, api_url: %s}
+alerts: {token: %s}
+api: {tokens: [%s]}
+`, addr, filepath.Join(dir, "warroom.db"), fake.BotToken(), fake.APIURL(), token, token)), 0o600)
+	srv := exec.CommandContext(ctx, bin, "serve", "--config", cfg)
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
+	base := "http://" + addr
+	if err := waitReady(ctx, base); err != nil {
+		return err
+	}
+
+	requests := (o.alerts + o.perRequest - 1) / o.perRequest
+	lat := make([]time.Duration, requests)
+	var next, failed atomic.Int64
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.clients}}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range o.clients {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= requests {
+					return
+				}
+				body := payload(i*o.perRequest, min(o.perRequest, o.alerts-i*o.perRequest), o.fingerprints)
+				req, _ := http.NewRequest(http.MethodPost, base+"/alerts/alertmanager", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+token)
+				t0 := time.Now()
+				res, err := client.Do(req)
+				if err == nil {
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+				}
+				lat[i] = time.Since(t0)
+				if err != nil || res.StatusCode != http.StatusAccepted {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	fmt.Fprintf(out, "alerts: %d in %d requests (%d per request), %d clients, %d fingerprints\n", o.alerts, requests, o.perRequest, o.clients, o.fingerprints)
+	fmt.Fprintf(out, "accepted: %.0f alerts/s durably (%.0f requests/s) in %s\n", float64(o.alerts)/elapsed.Seconds(), float64(requests)/elapsed.Seconds(), elapsed.Round(time.Millisecond))
+	fmt.Fprintf(out, "latency to 202: p50 %s  p99 %s  max %s\n", pct(lat, .5), pct(lat, .99), lat[len(lat)-1].Round(time.Microsecond))
+	if n := failed.Load(); n > 0 {
+		return fmt.Errorf("%d requests were not accepted", n)
+	}
+
+	incidents, err := countIncidents(bin, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "incidents: %d (want %d)\n", incidents, o.fingerprints)
+	deadline := time.Now().Add(o.wait)
+	channels := 0
+	for time.Now().Before(deadline) {
+		if channels = len(fake.Channels()); channels >= o.fingerprints {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Channel names start inc-N-: two channels for one N is a duplicate.
+	seen := map[string]string{}
+	for _, ch := range fake.Channels() {
+		parts := strings.SplitN(ch.Name, "-", 3)
+		if len(parts) < 2 {
+			continue
+		}
+		if other, dup := seen[parts[1]]; dup {
+			return fmt.Errorf("duplicate channels for incident %s: %s and %s", parts[1], other, ch.Name)
+		}
+		seen[parts[1]] = ch.Name
+	}
+	fmt.Fprintf(out, "channels: %d created within %s, none duplicated (the rest are queued under Slack's tier-2 pace)\n", channels, o.wait)
+	if incidents != o.fingerprints {
+		return fmt.Errorf("incidents = %d, want %d", incidents, o.fingerprints)
+	}
+	return nil
+}
+
+// payload is an Alertmanager webhook with n alerts starting at alert k.
+func payload(k, n, fingerprints int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"version":"4","groupKey":"bench","status":"firing","receiver":"warroom","groupLabels":{},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://alertmanager.example.com","alerts":[`)
+	for j := range n {
+		fp := (k + j) % fingerprints
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"status":"firing","labels":{"alertname":"Beacon%d","host":"host-%d","severity":"high"},"annotations":{"summary":"Beaconing from host-%d to 203.0.113.%d"},"startsAt":"2026-11-22T09:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus.example.com/graph","fingerprint":"%016x"}`,
+			fp, fp, fp, fp%250, fp+1)
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}
+
+func pct(lat []time.Duration, p float64) time.Duration {
+	return lat[int(float64(len(lat)-1)*p)].Round(time.Microsecond)
+}
+
+func countIncidents(bin, cfg string) (int, error) {
+	out, err := exec.Command(bin, "incident", "list", "--all", "--json", "--config", cfg).Output()
+	if err != nil {
+		return 0, fmt.Errorf("incident list: %w", err)
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(out, &list); err != nil {
+		return 0, err
+	}
+	return len(list), nil
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitReady(ctx context.Context, base string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(base + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("warroom did not become ready")
+}

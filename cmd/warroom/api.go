@@ -1,0 +1,86 @@
+package main
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/warroom-bot/warroom/store"
+)
+
+// api registers the JSON API under /api/. Every call needs one of the
+// bearer tokens in api.tokens; with none configured the API is closed.
+func (a *app) api(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/alerts", a.authorizedAPI(a.apiAlerts))
+}
+
+func (a *app) authorizedAPI(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if len(a.cfg.API.Tokens) == 0 {
+			apiError(w, http.StatusForbidden, "the API is closed: set api.tokens in the config")
+			return
+		}
+		got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		for _, t := range a.cfg.API.Tokens {
+			if subtle.ConstantTimeCompare([]byte(got), []byte(t.Reveal())) == 1 {
+				next(w, r)
+				return
+			}
+		}
+		apiError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+	}
+}
+
+type alertJSON struct {
+	Source      string          `json:"source"`
+	Fingerprint string          `json:"fingerprint"`
+	Status      string          `json:"status"`
+	Title       string          `json:"title"`
+	Severity    string          `json:"severity"`
+	Labels      json.RawMessage `json:"labels"`
+	Observables json.RawMessage `json:"observables"`
+	URL         string          `json:"url,omitempty"`
+	Count       int             `json:"count"`
+	FirstSeen   time.Time       `json:"first_seen"`
+	LastSeen    time.Time       `json:"last_seen"`
+	ResolvedAt  *time.Time      `json:"resolved_at,omitempty"`
+}
+
+// apiAlerts answers GET /api/alerts?incident=INC-N.
+func (a *app) apiAlerts(w http.ResponseWriter, r *http.Request) {
+	id, ok := store.ParseRef(r.URL.Query().Get("incident"))
+	if !ok {
+		apiError(w, http.StatusBadRequest, "incident=INC-N is required")
+		return
+	}
+	if _, err := a.db.Incident(r.Context(), id); err != nil {
+		apiError(w, http.StatusNotFound, store.FormatRef(id)+" does not exist")
+		return
+	}
+	rows, err := a.db.Alerts(r.Context(), id)
+	if err != nil {
+		a.log.Error("list alerts", "err", err)
+		apiError(w, http.StatusInternalServerError, "could not list alerts")
+		return
+	}
+	out := make([]alertJSON, 0, len(rows))
+	for _, al := range rows {
+		j := alertJSON{Source: al.Source, Fingerprint: al.Fingerprint, Status: al.Status, Title: al.Title, Severity: al.Severity,
+			Labels: json.RawMessage(al.Labels), Observables: json.RawMessage(al.Observables), URL: al.URL, Count: al.Count,
+			FirstSeen: al.FirstSeen, LastSeen: al.LastSeen}
+		if !al.ResolvedAt.IsZero() {
+			j.ResolvedAt = &al.ResolvedAt
+		}
+		out = append(out, j)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(out)
+}
+
+func apiError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
