@@ -77,8 +77,13 @@ type Options struct {
 	// GroupWindow is how long after its last alert an incident still takes
 	// new alerts of its group (default 10m).
 	GroupWindow time.Duration
-	Clock       Clock
-	Logger      *slog.Logger
+	// OnAlertIncident, if set, is called inside the transaction that opens
+	// an incident from an alert; the events it returns are recorded in that
+	// same transaction. The playbook engine queues its alert-triggered runs
+	// here, so a crash after the 202 cannot lose them.
+	OnAlertIncident func(ctx context.Context, tx *store.Tx, in Incident, a Alert) ([]Event, error)
+	Clock           Clock
+	Logger          *slog.Logger
 	// Notify is called after a write that queued outbox rows (the
 	// dispatcher's wake-up); it must not block.
 	Notify func()

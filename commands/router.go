@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/warroom-bot/warroom/bot"
+	"github.com/warroom-bot/warroom/playbooks"
 	"github.com/warroom-bot/warroom/store"
 )
 
@@ -58,6 +59,7 @@ type Router struct {
 	perms    Permissions
 	log      *slog.Logger
 	commands map[string]Handler
+	engine   *playbooks.Engine
 }
 
 // NewRouter returns a router with the /incident command registered.
@@ -103,6 +105,9 @@ func (r *Router) Click(ctx context.Context, c bot.Click) bot.Reply {
 }
 
 func (r *Router) click(ctx context.Context, c bot.Click) (bot.Reply, error) {
+	if c.ActionID == playbooks.ActionApprove || c.ActionID == playbooks.ActionDeny {
+		return r.decide(ctx, c)
+	}
 	id, err := strconv.ParseInt(c.Value, 10, 64)
 	if err != nil && (c.ActionID == bot.ActionTakeCommand || c.ActionID == bot.ActionClose) {
 		return bot.Reply{}, &bot.UserError{Msg: "this button is broken: it names no incident"}

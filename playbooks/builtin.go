@@ -83,11 +83,15 @@ func BuiltinSpecs() []connectors.Spec {
 			Inputs: []connectors.Field{
 				{Name: "argv", Type: connectors.List, Required: true, Doc: "Program and arguments."},
 				{Name: "timeout", Type: connectors.Duration, Doc: "Time limit."},
+				{Name: "stdin", Type: connectors.String, Doc: "Text fed to the program."},
 			},
 			Outputs: []connectors.Field{
 				{Name: "exit_code", Type: connectors.Int, Doc: "Exit status."},
 				{Name: "stdout", Type: connectors.String, Doc: "Standard output, truncated."},
 				{Name: "stderr", Type: connectors.String, Doc: "Standard error, truncated."},
+				{Name: "stdout_truncated", Type: connectors.Bool, Doc: "Whether stdout was cut."},
+				{Name: "stderr_truncated", Type: connectors.Bool, Doc: "Whether stderr was cut."},
+				{Name: "duration_ms", Type: connectors.Int, Doc: "How long the program ran."},
 			},
 		},
 		{

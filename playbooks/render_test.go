@@ -258,11 +258,14 @@ func TestRenderOutputs(t *testing.T) {
 	set := loadExamples(t)
 	pb, _ := set.ByName("phishing-triage")
 	vt, _ := pb.Step("vt")
-	out, err := vt.RenderOutputs(Env{}, map[string]any{"malicious": 5.0, "link": "https://vt.test/x"})
+	// What http.request returns for a VirusTotal search with one hit.
+	result := map[string]any{"status": 200, "json": map[string]any{"data": []any{map[string]any{
+		"attributes": map[string]any{"last_analysis_stats": map[string]any{"malicious": 5.0}}}}}}
+	out, err := vt.RenderOutputs(Env{}, result)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"malicious": 5.0, "link": "https://vt.test/x", "verdict": "malicious"}
+	want := map[string]any{"status": 200, "json": result["json"], "malicious": 5.0, "verdict": "malicious"}
 	if !reflect.DeepEqual(out, want) {
 		t.Errorf("got %v, want %v", out, want)
 	}

@@ -18,7 +18,10 @@ import (
 	slackbot "github.com/warroom-bot/warroom/bot/slack"
 	"github.com/warroom-bot/warroom/bot/slack/fakeslack"
 	"github.com/warroom-bot/warroom/commands"
+	"github.com/warroom-bot/warroom/connectors"
+	"github.com/warroom-bot/warroom/connectors/httpreq"
 	"github.com/warroom-bot/warroom/internal/fakeclock"
+	"github.com/warroom-bot/warroom/playbooks"
 	"github.com/warroom-bot/warroom/store"
 )
 
@@ -39,11 +42,19 @@ type harness struct {
 	srv    *httptest.Server
 	perms  commands.Permissions
 	socket bool
+
+	playbookDir, edrURL string
+	engine              *playbooks.Engine
 }
 
 type option func(*harness)
 
 func withPerms(p commands.Permissions) option { return func(h *harness) { h.perms = p } }
+
+// withPlaybooks loads playbooks from dir and gives them an EDR at edrURL.
+func withPlaybooks(dir, edrURL string) option {
+	return func(h *harness) { h.playbookDir, h.edrURL = dir, edrURL }
+}
 
 // withSocketMode gives the adapter an app-level token, as a team without a
 // public URL configures it.
@@ -82,8 +93,35 @@ func (h *harness) start() {
 	}
 	h.slack = slackbot.New(cfg)
 	h.disp = bot.NewDispatcher(db, []bot.Platform{h.slack}, bot.DispatcherOptions{Clock: h.clock, Unpaced: true, CallTimeout: 2 * time.Second})
-	h.svc = bot.NewService(db, bot.Options{Platforms: []string{"slack"}, Responders: []string{"URESP1", "slack:URESP2", "discord:42"}, Clock: h.clock})
+	var engine *playbooks.Engine
+	h.svc = bot.NewService(db, bot.Options{Platforms: []string{"slack"}, Responders: []string{"URESP1", "slack:URESP2", "discord:42"}, Clock: h.clock,
+		OnAlertIncident: func(ctx context.Context, tx *store.Tx, in bot.Incident, a bot.Alert) ([]bot.Event, error) {
+			if engine == nil {
+				return nil, nil
+			}
+			return engine.QueueForAlert(ctx, tx, in, a)
+		}})
 	router = commands.NewRouter(h.svc, h.perms, nil)
+	if h.playbookDir != "" {
+		actions := connectors.NewRegistry()
+		actions.Register(httpreq.New(httpreq.Options{}))
+		set, diags := playbooks.Load(h.playbookDir, playbooks.Options{Spec: playbooks.RegistrySpec(actions), Env: []string{"EDR_URL", "EDR_TOKEN"}})
+		if len(diags) > 0 {
+			h.t.Fatalf("playbooks: %v", diags)
+		}
+		h.engine = playbooks.NewEngine(playbooks.EngineOptions{
+			Service: h.svc, Set: set, Actions: actions,
+			Vars:    map[string]string{"EDR_URL": h.edrURL, "EDR_TOKEN": "edr-secret-token"},
+			Allowed: h.perms.Allowed,
+			Members: func(role string) []string { return h.perms.Roles[role] },
+			Sleep:   func(context.Context, time.Duration) error { return nil },
+		})
+		engine = h.engine
+		router.UsePlaybooks(h.engine)
+		if err := h.engine.Resume(context.Background()); err != nil {
+			h.t.Fatal(err)
+		}
+	}
 	mux := http.NewServeMux()
 	h.slack.Routes(mux)
 	h.srv = httptest.NewServer(mux)
@@ -95,6 +133,9 @@ func (h *harness) start() {
 func (h *harness) stop() {
 	h.srv.Close()
 	h.slack.Wait()
+	if h.engine != nil {
+		h.engine.Wait()
+	}
 	h.db.Close()
 }
 
@@ -191,9 +232,12 @@ func (h *harness) click(user, channel, ts, actionID, value string) string {
 	return rurl
 }
 
-// deliver runs every due outbox row once.
+// deliver lets running playbooks settle, then runs every due outbox row once.
 func (h *harness) deliver() int {
 	h.t.Helper()
+	if h.engine != nil {
+		h.engine.Wait()
+	}
 	n, err := h.disp.RunOnce(context.Background())
 	if err != nil {
 		h.t.Fatal(err)

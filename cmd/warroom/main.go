@@ -24,6 +24,7 @@ Usage:
   warroom serve [--config FILE]             run the bot and its HTTP endpoints
   warroom incident list [--all] [--json]    list open (or all) incidents
   warroom incident show INC-N [--json]      show one incident and its timeline
+  warroom playbook validate PATH...         check playbooks; file:line:col per problem
   warroom audit verify                      check the case log's hash chain
   warroom ioc extract < TEXT                print the indicators in TEXT as JSON lines
   warroom healthcheck                       exit 0 if the local server answers /healthz
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdIncident(ctx, rest, stdout, stderr)
 	case "audit":
 		return cmdAudit(ctx, rest, stdout, stderr)
+	case "playbook":
+		return cmdPlaybook(ctx, rest, stdout, stderr)
 	case "ioc":
 		return cmdIOC(rest, stdin, stdout, stderr)
 	case "healthcheck":

@@ -300,3 +300,26 @@ func TestIOCExtract(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+func TestPlaybookValidate(t *testing.T) {
+	// The example playbooks validate with the example config and the real actions.
+	out, _, err := runCLI(t, "playbook", "validate", "--config", "../../examples/warroom.yaml", "../../examples/playbooks")
+	if err != nil || !strings.Contains(out, "4 playbooks valid") {
+		t.Fatalf("examples: %v\n%s", err, out)
+	}
+	// A playbook with a typo is reported as file:line:col, exit 1.
+	dir := t.TempDir()
+	bad := "name: broken\non:\n  command: broken\nsteps:\n  - id: a\n    uses: http.reqest\n    with: {url: x}\n"
+	os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte(bad), 0o644)
+	out, _, err = runCLI(t, "playbook", "validate", dir)
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(out, "broken.yaml:6:11:") || !strings.Contains(out, "http.reqest") {
+		t.Fatalf("broken playbook: %v\n%s", err, out)
+	}
+	// The server refuses to start on it, naming the file and line.
+	cfg := writeConfig(t, "listen: 127.0.0.1:0\ndatabase: "+filepath.Join(dir, "w.db")+"\nplaybooks: "+dir+"\n")
+	err = run(context.Background(), []string{"serve", "--config", cfg}, nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "broken.yaml:6:11:") {
+		t.Fatalf("serve with a broken playbook: %v", err)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/warroom-bot/warroom/config"
 	"github.com/warroom-bot/warroom/connectors/alerts"
 	"github.com/warroom-bot/warroom/connectors/alerts/intake"
+	"github.com/warroom-bot/warroom/playbooks"
 	"github.com/warroom-bot/warroom/store"
 )
 
@@ -66,6 +67,7 @@ type app struct {
 	router     *commands.Router
 	dispatcher *bot.Dispatcher
 	slack      *slackbot.Adapter
+	engine     *playbooks.Engine
 	handler    http.Handler
 }
 
@@ -115,8 +117,30 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		Platforms: names, ChannelPrefix: cfg.Incidents.ChannelPrefix, Responders: cfg.Incidents.Responders,
 		Private: cfg.Incidents.Private, Logger: log, Notify: a.dispatcher.Notify,
 		GroupWindow: cfg.Alerts.GroupWindow.Std(),
+		OnAlertIncident: func(ctx context.Context, tx *store.Tx, in bot.Incident, al bot.Alert) ([]bot.Event, error) {
+			if a.engine == nil {
+				return nil, nil
+			}
+			return a.engine.QueueForAlert(ctx, tx, in, al)
+		},
 	})
-	a.router = commands.NewRouter(a.svc, commands.Permissions{Roles: cfg.Roles, Commands: cfg.Commands}, log)
+	perms := commands.Permissions{Roles: cfg.Roles, Commands: cfg.Commands}
+	a.router = commands.NewRouter(a.svc, perms, log)
+	if cfg.Playbooks != "" {
+		set, err := loadPlaybooks(cfg)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		fourEyes := cfg.FourEyes()
+		a.engine = playbooks.NewEngine(playbooks.EngineOptions{
+			Service: a.svc, Set: set, Actions: actionRegistry(cfg), Vars: playbookVars(cfg),
+			Allowed: perms.Allowed, Members: func(role string) []string { return cfg.Roles[role] },
+			FourEyes: &fourEyes, ApprovalTimeout: cfg.Approvals.Timeout.Std(), Logger: log,
+		})
+		a.router.UsePlaybooks(a.engine)
+		log.Info("playbooks loaded", "dir", cfg.Playbooks, "count", len(set.All()))
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
@@ -218,6 +242,9 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { a.dispatcher.Run(runCtx) })
+	if a.engine != nil {
+		wg.Go(func() { a.engine.Run(runCtx, 2*time.Second) })
+	}
 	if a.slack != nil {
 		wg.Go(func() { a.checkSlack(runCtx) })
 		if a.cfg.Slack.AppToken != "" {

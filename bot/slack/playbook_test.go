@@ -1,0 +1,282 @@
+package slack_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/warroom-bot/warroom/bot"
+	"github.com/warroom-bot/warroom/bot/slack/fakeslack"
+	"github.com/warroom-bot/warroom/commands"
+)
+
+// fakeEDR is an EDR's containment API: it records every request.
+type fakeEDR struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []edrRequest
+}
+
+type edrRequest struct {
+	Path, Auth, Key string
+	Body            map[string]any
+}
+
+func newFakeEDR(t *testing.T) *fakeEDR {
+	e := &fakeEDR{}
+	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		b, _ := io.ReadAll(r.Body)
+		json.Unmarshal(b, &body)
+		e.mu.Lock()
+		e.reqs = append(e.reqs, edrRequest{Path: r.Method + " " + r.URL.Path, Auth: r.Header.Get("Authorization"), Key: r.Header.Get("Idempotency-Key"), Body: body})
+		e.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"contained"}`)
+	}))
+	t.Cleanup(e.Close)
+	return e
+}
+
+func (e *fakeEDR) requests() []edrRequest {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]edrRequest(nil), e.reqs...)
+}
+
+// containHarness opens INC-1 with the example contain playbook loaded.
+func containHarness(t *testing.T) (*harness, *fakeEDR, string) {
+	t.Helper()
+	edr := newFakeEDR(t)
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../examples/playbooks/contain.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "contain.yaml"), src, 0o644)
+	h := newHarness(t, withPerms(commands.Permissions{Roles: map[string][]string{"lead": {"ULEAD", "ULEAD2", "UANALYST"}}}), withPlaybooks(dir, edr.URL))
+	h.incident("UANALYST", "CGENERAL", "new Beaconing from host-42 --sev high")
+	room := h.room(1).ID
+	r := h.command("UANALYST", room, "/contain", "host-42 beaconing to 203.0.113.7")
+	if !strings.Contains(r.all(), "Started contain") {
+		t.Fatalf("/contain answer: %s", r.all())
+	}
+	h.deliver()
+	return h, edr, room
+}
+
+// keyed returns a keyed message of INC-1 as Slack has it now.
+func (h *harness) keyed(name string) fakeslack.Message {
+	h.t.Helper()
+	ch, ts, err := h.db.Message(context.Background(), "slack", "INC-1/"+name)
+	if err != nil {
+		h.t.Fatalf("message %s: %v", name, err)
+	}
+	m, _ := h.fake.Message(ch, ts)
+	return m
+}
+
+// buttonValue finds the value of the button with the action id.
+func buttonValue(t *testing.T, m fakeslack.Message, actionID string) string {
+	t.Helper()
+	var blocks []map[string]any
+	json.Unmarshal(m.Blocks, &blocks)
+	for _, b := range blocks {
+		els, _ := b["elements"].([]any)
+		for _, el := range els {
+			e, _ := el.(map[string]any)
+			if e["action_id"] == actionID {
+				return e["value"].(string)
+			}
+		}
+	}
+	return ""
+}
+
+func TestContainNeedsALeadsApproval(t *testing.T) {
+	h, edr, room := containHarness(t)
+	progress, approval := h.keyed("run-1"), h.keyed("approval-1")
+	if p := rendered(t, progress); !strings.Contains(p, "⏸ approve") || !strings.Contains(p, "waiting for approval") {
+		t.Fatalf("progress before approval:\n%s", p)
+	}
+	if a := rendered(t, approval); !strings.Contains(a, "Isolate host-42? Reason: beaconing to 203.0.113.7") || !strings.Contains(a, "<@ULEAD>") {
+		t.Fatalf("approval message:\n%s", a)
+	}
+	token := buttonValue(t, approval, "approval.approve")
+	if token == "" || buttonValue(t, approval, "approval.deny") != token {
+		t.Fatalf("approval buttons missing: %s", approval.Blocks)
+	}
+
+	for _, tc := range []struct{ user, want string }{
+		{"UANALYST", "four-eyes"}, // the requester, though a lead
+		{"URANDOM", "needs role lead"},
+	} {
+		if got := h.responses(h.click(tc.user, room, approval.TS, "approval.approve", token)); !strings.Contains(got, tc.want) {
+			t.Errorf("%s's click: %q, want %q", tc.user, got, tc.want)
+		}
+	}
+	if n := len(edr.requests()); n != 0 {
+		t.Fatalf("EDR called %d times before a lead approved", n)
+	}
+
+	h.click("ULEAD", room, approval.TS, "approval.approve", token)
+	reqs := edr.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("EDR requests = %+v, want exactly one", reqs)
+	}
+	if r := reqs[0]; r.Path != "POST /contain" || r.Body["host"] != "host-42" || r.Key != "warroom-run-1-isolate-1" || r.Auth != "Bearer edr-secret-token" {
+		t.Errorf("EDR request = %+v", r)
+	}
+	p := rendered(t, h.keyed("run-1"))
+	for _, want := range []string{"finished", "✅ approve", "✅ Isolate host-42", "✅ tell"} {
+		if !strings.Contains(p, want) {
+			t.Errorf("final progress lacks %q:\n%s", want, p)
+		}
+	}
+	if a := h.keyed("approval-1"); buttonValue(t, a, "approval.approve") != "" || !strings.Contains(rendered(t, a), "approved by ULEAD") {
+		t.Errorf("decided approval still offers buttons or hides the decider:\n%s", rendered(t, a))
+	}
+	said := false
+	for _, m := range h.fake.Messages(room) {
+		said = said || strings.Contains(m.Text, "host-42 is isolated")
+	}
+	if !said {
+		t.Error("the tell step did not post")
+	}
+
+	// A replayed click changes nothing.
+	if got := h.responses(h.click("ULEAD2", room, approval.TS, "approval.approve", token)); !strings.Contains(got, "Already decided") {
+		t.Errorf("replayed click: %q", got)
+	}
+	if n := len(edr.requests()); n != 1 {
+		t.Errorf("EDR requests after replay = %d", n)
+	}
+	log := strings.Join(h.kinds(1), " ")
+	for _, want := range []string{"run.started", "approval.requested", "approval.refused", "approval.approved", "step.running", "step.succeeded", "run.succeeded"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("case log lacks %s: %s", want, log)
+		}
+	}
+	if strings.Count(log, "approval.refused") != 2 {
+		t.Errorf("refusals recorded: %d", strings.Count(log, "approval.refused"))
+	}
+	for _, e := range h.entries(1) {
+		if strings.Contains(string(e.Body), "edr-secret-token") {
+			t.Fatalf("a secret reached the case log: %s %s", e.Kind, e.Body)
+		}
+	}
+}
+
+func TestContainDenied(t *testing.T) {
+	h, edr, room := containHarness(t)
+	approval := h.keyed("approval-1")
+	h.click("ULEAD", room, approval.TS, "approval.deny", buttonValue(t, approval, "approval.deny"))
+	if n := len(edr.requests()); n != 0 {
+		t.Fatalf("EDR called after a denial")
+	}
+	if p := rendered(t, h.keyed("run-1")); !strings.Contains(p, "not approved") {
+		t.Errorf("progress after denial:\n%s", p)
+	}
+	if runs, _ := h.db.Runs(context.Background(), 1, 0); runs[0].Status != "denied" {
+		t.Errorf("run status %q", runs[0].Status)
+	}
+}
+
+func TestContainApprovalTimesOut(t *testing.T) {
+	h, edr, _ := containHarness(t)
+	h.clock.Advance(29 * time.Minute)
+	h.engine.Tick(context.Background())
+	h.deliver()
+	if runs, _ := h.db.Runs(context.Background(), 1, 0); runs[0].Status != "waiting" {
+		t.Fatalf("run %q before the 30m timeout", runs[0].Status)
+	}
+	h.clock.Advance(2 * time.Minute)
+	h.engine.Tick(context.Background())
+	h.deliver()
+	if runs, _ := h.db.Runs(context.Background(), 1, 0); runs[0].Status != "denied" {
+		t.Fatalf("run %q after the timeout", runs[0].Status)
+	}
+	if n := len(edr.requests()); n != 0 {
+		t.Fatal("EDR called after a timeout")
+	}
+	if a := rendered(t, h.keyed("approval-1")); !strings.Contains(a, "denied by timeout") {
+		t.Errorf("approval after timeout:\n%s", a)
+	}
+}
+
+func TestApprovalSurvivesRestart(t *testing.T) {
+	h, edr, room := containHarness(t)
+	approval := h.keyed("approval-1")
+	h.restart()
+	h.click("ULEAD", room, approval.TS, "approval.approve", buttonValue(t, approval, "approval.approve"))
+	if n := len(edr.requests()); n != 1 {
+		t.Fatalf("EDR requests after restart and approval = %d", n)
+	}
+	if runs, _ := h.db.Runs(context.Background(), 1, 0); runs[0].Status != "succeeded" {
+		t.Fatalf("run %q", runs[0].Status)
+	}
+}
+
+func TestContainUsageAndDryRun(t *testing.T) {
+	h, edr, room := containHarness(t)
+	if r := h.command("UANALYST", room, "/contain", ""); !strings.Contains(r.all(), "Usage: /contain TARGET") {
+		t.Errorf("missing target: %s", r.all())
+	}
+	r := h.command("UANALYST", room, "/contain", "host-7 --dry-run")
+	if !strings.Contains(r.all(), "nothing was called") || !strings.Contains(r.all(), "host-7") || strings.Contains(r.all(), "edr-secret-token") {
+		t.Errorf("dry run: %s", r.all())
+	}
+	h.deliver()
+	if runs, _ := h.db.Runs(context.Background(), 1, 0); len(runs) != 1 {
+		t.Errorf("a dry run or a usage error started a run: %d runs", len(runs))
+	}
+	if n := len(edr.requests()); n != 0 {
+		t.Errorf("EDR called %d times", n)
+	}
+	if r := h.command("UANALYST", room, "/playbook", "list"); !strings.Contains(r.all(), "contain · /contain") {
+		t.Errorf("playbook list: %s", r.all())
+	}
+	if r := h.command("UANALYST", room, "/playbook", "status"); !strings.Contains(r.all(), "run 1 · contain") {
+		t.Errorf("playbook status: %s", r.all())
+	}
+	if r := h.command("UANALYST", "CGENERAL", "/contain", "host-7"); !strings.Contains(r.all(), "incident channel") {
+		t.Errorf("outside an incident: %s", r.all())
+	}
+}
+
+func TestAlertStartsMatchingPlaybook(t *testing.T) {
+	edr := newFakeEDR(t)
+	dir := t.TempDir()
+	src, _ := os.ReadFile("../../examples/playbooks/contain.yaml")
+	os.WriteFile(filepath.Join(dir, "contain.yaml"), src, 0o644)
+	h := newHarness(t, withPerms(commands.Permissions{Roles: map[string][]string{"lead": {"ULEAD"}}}), withPlaybooks(dir, edr.URL))
+	// A critical Wazuh alert matches contain's on.alert; a low one does not.
+	h.ingest(bot.Alert{Source: "wazuh", Fingerprint: "w1", Status: "firing", Title: "Ransomware behaviour on host-42",
+		Severity: "critical", Labels: map[string]string{"host": "host-42"}})
+	h.ingest(bot.Alert{Source: "wazuh", Fingerprint: "w2", Status: "firing", Title: "Failed login", Severity: "low",
+		Labels: map[string]string{"host": "host-7"}})
+	if err := h.engine.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.deliver()
+	runs, _ := h.db.Runs(context.Background(), 0, 0)
+	if len(runs) != 1 || runs[0].IncidentID != 1 || runs[0].Status != "waiting" || runs[0].Trigger != "alert" {
+		t.Fatalf("runs = %+v", runs)
+	}
+	approval := h.keyed("approval-1")
+	if a := rendered(t, approval); !strings.Contains(a, "Isolate host-42?") {
+		t.Fatalf("approval for the alert's host:\n%s", a)
+	}
+	h.click("ULEAD", h.room(1).ID, approval.TS, "approval.approve", buttonValue(t, approval, "approval.approve"))
+	if reqs := edr.requests(); len(reqs) != 1 || reqs[0].Body["host"] != "host-42" {
+		t.Fatalf("EDR requests = %+v", reqs)
+	}
+}

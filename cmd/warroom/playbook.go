@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/warroom-bot/warroom/config"
+	"github.com/warroom-bot/warroom/connectors"
+	"github.com/warroom-bot/warroom/connectors/execrun"
+	"github.com/warroom-bot/warroom/connectors/httpreq"
+	"github.com/warroom-bot/warroom/connectors/wait"
+	"github.com/warroom-bot/warroom/playbooks"
+)
+
+// actionRegistry is the one place where connector actions are registered.
+func actionRegistry(cfg *config.Config) *connectors.Registry {
+	r := connectors.NewRegistry()
+	r.Register(httpreq.New(httpreq.Options{}))
+	r.Register(execrun.New(cfg.Exec.Allow))
+	r.Register(wait.New(nil))
+	return r
+}
+
+// playbookVars reads the variables named in playbook_env, and only those.
+func playbookVars(cfg *config.Config) map[string]string {
+	vars := map[string]string{}
+	for _, name := range cfg.PlaybookEnv {
+		if v, ok := os.LookupEnv(name); ok {
+			vars[name] = v
+		}
+	}
+	return vars
+}
+
+// loadPlaybooks loads the playbook directory; any problem stops the start,
+// with every problem listed as file:line:col.
+func loadPlaybooks(cfg *config.Config) (*playbooks.Set, error) {
+	reg := actionRegistry(cfg)
+	set, diags := playbooks.Load(cfg.Playbooks, playbooks.Options{Spec: playbooks.RegistrySpec(reg), Names: reg.Names, Env: cfg.PlaybookEnv})
+	if len(diags) > 0 {
+		return nil, fmt.Errorf("playbooks in %s are invalid:\n%w", cfg.Playbooks, diags.Err())
+	}
+	return set, nil
+}
+
+// cmdPlaybook runs `warroom playbook validate PATH...`.
+func cmdPlaybook(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const use = "usage: warroom playbook validate [--config FILE] PATH..."
+	if len(args) == 0 || args[0] != "validate" {
+		fmt.Fprintln(stderr, use)
+		return errUsage
+	}
+	fs, cfgPath := flags("playbook validate", stderr)
+	paths, err := parse(fs, args[1:])
+	if err != nil || len(paths) == 0 {
+		fmt.Fprintln(stderr, use)
+		return errUsage
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	reg := actionRegistry(cfg)
+	opts := playbooks.Options{Spec: playbooks.RegistrySpec(reg), Names: reg.Names, Env: cfg.PlaybookEnv}
+	var all []*playbooks.Playbook
+	var diags playbooks.Diagnostics
+	for _, p := range paths {
+		set, d := playbooks.Load(p, opts)
+		diags = append(diags, d...)
+		if set != nil {
+			all = append(all, set.All()...)
+		}
+	}
+	if _, d := playbooks.NewSet(all...); len(d) > 0 {
+		diags = append(diags, d...)
+	}
+	for _, d := range diags {
+		fmt.Fprintln(stdout, d.String())
+	}
+	if len(diags) > 0 {
+		return exitError{code: 1}
+	}
+	fmt.Fprintf(stdout, "%d playbooks valid\n", len(all))
+	return nil
+}
