@@ -100,7 +100,10 @@ func TestExampleConfig(t *testing.T) {
 		if got := cfg.Commands["incident close"]; got != "lead" {
 			t.Errorf(`commands["incident close"] = %q, want lead`, got)
 		}
-		if cfg.Playbooks != "" || cfg.Alerts.Token != "" || len(cfg.Connectors) > 0 || len(cfg.Digests) > 0 {
+		if cfg.Playbooks != "examples/playbooks" || len(cfg.PlaybookEnv) == 0 {
+			t.Errorf("playbooks: got %q with env %v, want the example playbooks", cfg.Playbooks, cfg.PlaybookEnv)
+		}
+		if cfg.Alerts.Token != "" || len(cfg.Connectors) > 0 || len(cfg.Digests) > 0 {
 			t.Error("optional settings are on in the file as shipped; they should be commented out")
 		}
 	})
@@ -124,8 +127,6 @@ func TestExampleConfig(t *testing.T) {
 			block string
 			on    bool
 		}{
-			{"playbooks", cfg.Playbooks != ""},
-			{"playbook_env", len(cfg.PlaybookEnv) > 0},
 			{"exec", len(cfg.Exec.Allow) > 0},
 			{"alerts", cfg.Alerts.Token != "" && len(cfg.Alerts.Sources) > 0 && len(cfg.Alerts.Generic) > 0},
 			{"connectors", len(cfg.Connectors) > 0},
