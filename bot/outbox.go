@@ -63,9 +63,15 @@ func enqueue(ctx context.Context, tx *store.Tx, now time.Time, platform string, 
 	if incidentID == 0 {
 		lane = platform + "/direct"
 	}
+	if op == OpUpdate && c.Key != "" {
+		// A newer state of a message supersedes an edit still queued.
+		if replaced, err := tx.ReplaceQueued(ctx, lane, string(op), c.Key, payload); err != nil || replaced {
+			return err
+		}
+	}
 	_, err = tx.Enqueue(ctx, store.OutboxRow{
 		Platform: platform, Lane: lane, Op: string(op), IncidentID: incidentID,
-		Payload: payload, NextAt: now, CreatedAt: now,
+		Payload: payload, NextAt: now, CreatedAt: now, MsgKey: c.Key,
 	})
 	return err
 }

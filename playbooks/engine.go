@@ -69,6 +69,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	driving map[int64]bool
+	titles  map[int64]map[string]string // per run: step titles, rendered once
 	wg      sync.WaitGroup
 }
 
@@ -95,7 +96,7 @@ func NewEngine(opts EngineOptions) *Engine {
 	if opts.Set == nil {
 		opts.Set, _ = NewSet()
 	}
-	return &Engine{opts: opts, db: opts.Service.DB(), svc: opts.Service, log: opts.Logger.With("component", "playbooks"), driving: map[int64]bool{}}
+	return &Engine{opts: opts, db: opts.Service.DB(), svc: opts.Service, log: opts.Logger.With("component", "playbooks"), driving: map[int64]bool{}, titles: map[int64]map[string]string{}}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -351,6 +352,10 @@ func (o EngineOptions) redact(env Env, s string) string { return env.RedactStrin
 // errStepFailed says the step failed and its failure is recorded.
 var errStepFailed = errors.New("step failed")
 
+// showRunningAfter is how long a safe-to-repeat step runs before the
+// progress message shows it as running.
+const showRunningAfter = time.Second
+
 // maxOutput bounds what one action may hand to later steps.
 const maxOutput = 256 << 10
 
@@ -365,11 +370,18 @@ func (e *Engine) runStep(ctx context.Context, st *runState, step *Step) error {
 		return errStepFailed
 	}
 	attempts := max(step.Retry.Attempts, 1)
+	// A step that is not safe to repeat is recorded as running before its
+	// call, so that a crash mid-call is reported as an unknown outcome. A
+	// safe one is recorded only if its call takes a while: after a crash it
+	// simply runs again, and fast steps cost one write instead of two.
+	idempotent := IsIdempotent(step.Action, with)
 	var result map[string]any
 	var callErr error
 	for attempt := 1; attempt <= attempts; attempt++ {
-		if err := e.saveStep(ctx, st, step, StatusRunning, with, nil, "", attempt); err != nil {
-			return err
+		if !idempotent || attempt > 1 {
+			if err := e.saveStep(ctx, st, step, StatusRunning, with, nil, "", attempt); err != nil {
+				return err
+			}
 		}
 		if d := step.Retry.Delay(attempt); d > 0 {
 			if err := e.opts.Sleep(ctx, d); err != nil {
@@ -380,10 +392,31 @@ func (e *Engine) runStep(ctx context.Context, st *runState, step *Step) error {
 		if timeout <= 0 {
 			timeout = e.opts.StepTimeout
 		}
-		callCtx, cancel := context.WithTimeout(ctx, timeout)
 		key := fmt.Sprintf("warroom-run-%d-%s-%d", st.run.ID, step.ID, attempt)
-		result, callErr = e.call(callCtx, st, step, connectors.Call{With: with, IdempotencyKey: key})
-		cancel()
+		type outcome struct {
+			result map[string]any
+			err    error
+		}
+		done := make(chan outcome, 1)
+		go func() {
+			callCtx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			r, err := e.call(callCtx, st, step, connectors.Call{With: with, IdempotencyKey: key})
+			done <- outcome{r, err}
+		}()
+		var out outcome
+		select {
+		case out = <-done:
+		case <-time.After(showRunningAfter):
+			if idempotent && attempt == 1 {
+				if err := e.saveStep(ctx, st, step, StatusRunning, with, nil, "", attempt); err != nil {
+					<-done
+					return err
+				}
+			}
+			out = <-done
+		}
+		result, callErr = out.result, out.err
 		if callErr == nil {
 			break
 		}
@@ -522,7 +555,11 @@ func (e *Engine) setRun(ctx context.Context, st *runState, status, errMsg string
 
 func (e *Engine) finish(ctx context.Context, st *runState, status, errMsg string) error {
 	e.log.Info("run finished", "run", st.run.ID, "status", status)
-	return e.setRun(ctx, st, status, errMsg)
+	err := e.setRun(ctx, st, status, errMsg)
+	e.mu.Lock()
+	delete(e.titles, st.run.ID)
+	e.mu.Unlock()
+	return err
 }
 
 // fail runs the on_failure steps, best effort, then marks the run failed.
@@ -563,8 +600,7 @@ func (e *Engine) progress(pb *Playbook, run store.Run, steps map[string]store.Ru
 		m.Text = run.Error
 		return m
 	}
-	env := e.env(nil)
-	json.Unmarshal(run.Inputs, &env.Inputs)
+	titles := e.stepTitles(pb, run)
 	for _, list := range [][]*Step{pb.Steps, pb.OnFailure} {
 		for _, s := range list {
 			rec, ok := steps[s.ID]
@@ -578,7 +614,7 @@ func (e *Engine) progress(pb *Playbook, run store.Run, steps map[string]store.Ru
 			if s.OnFailure && !ok {
 				continue // on_failure steps show only once they run
 			}
-			f := bot.Field{Label: stepEmoji[status] + " " + s.Title(env), Value: string(status)}
+			f := bot.Field{Label: stepEmoji[status] + " " + titles[s.ID], Value: string(status)}
 			if status == StatusWaiting {
 				f.Value = "waiting for approval"
 			}
@@ -592,6 +628,28 @@ func (e *Engine) progress(pb *Playbook, run store.Run, steps map[string]store.Ru
 		m.Text = run.Error
 	}
 	return m
+}
+
+// stepTitles renders a run's step titles once: they depend only on its
+// inputs, and the progress message is redrawn at every transition.
+func (e *Engine) stepTitles(pb *Playbook, run store.Run) map[string]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t, ok := e.titles[run.ID]; ok && run.ID != 0 {
+		return t
+	}
+	env := e.env(nil)
+	json.Unmarshal(run.Inputs, &env.Inputs)
+	t := map[string]string{}
+	for _, list := range [][]*Step{pb.Steps, pb.OnFailure} {
+		for _, s := range list {
+			t[s.ID] = env.RedactString(s.Title(env))
+		}
+	}
+	if run.ID != 0 {
+		e.titles[run.ID] = t
+	}
+	return t
 }
 
 func starter(actor string) string {

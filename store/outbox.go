@@ -28,6 +28,8 @@ type OutboxRow struct {
 	State      string
 	Attempts   int
 	Inflight   bool // a call was started and its outcome never recorded
+	// MsgKey names the message the row posts or edits, if any.
+	MsgKey string
 	NextAt     time.Time
 	LastError  string
 	CreatedAt  time.Time
@@ -39,12 +41,30 @@ func (tx *Tx) Enqueue(ctx context.Context, r OutboxRow) (int64, error) {
 	if r.IncidentID != 0 {
 		incident = sql.NullInt64{Int64: r.IncidentID, Valid: true}
 	}
-	res, err := tx.exec(ctx, `INSERT INTO outbox(platform, lane, op, incident_id, payload, next_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, r.Platform, r.Lane, r.Op, incident, string(r.Payload), nanos(r.NextAt), nanos(r.CreatedAt))
+	res, err := tx.exec(ctx, `INSERT INTO outbox(platform, lane, op, incident_id, payload, next_at, created_at, msg_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.Platform, r.Lane, r.Op, incident, string(r.Payload), nanos(r.NextAt), nanos(r.CreatedAt), r.MsgKey)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue %s: %w", r.Op, err)
 	}
 	return res.LastInsertId()
+}
+
+// ReplaceQueued gives a newer payload to an edit of the same message that
+// is still queued behind other rows of its lane, instead of queueing a
+// second edit: only the latest state of a message matters, and chat.update
+// is rate limited. A row at the head of its lane may already be in the
+// dispatcher's hands and is never touched. It reports whether a row was
+// replaced.
+func (tx *Tx) ReplaceQueued(ctx context.Context, lane, op, key string, payload []byte) (bool, error) {
+	res, err := tx.exec(ctx, `UPDATE outbox SET payload = ? WHERE id = (
+		SELECT id FROM outbox WHERE lane = ? AND msg_key = ? AND op = ? AND state = 'pending' AND inflight = 0
+		AND id > (SELECT MIN(id) FROM outbox WHERE lane = ? AND state = 'pending')
+		ORDER BY id DESC LIMIT 1)`, string(payload), lane, key, op, lane)
+	if err != nil {
+		return false, fmt.Errorf("replace queued %s: %w", key, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }
 
 const outboxCols = `id, platform, lane, op, COALESCE(incident_id, 0), payload, state, attempts, inflight, next_at, last_error, created_at`
