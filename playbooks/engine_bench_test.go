@@ -19,7 +19,9 @@ type noop struct{}
 func (noop) Spec() connectors.Spec {
 	return connectors.Spec{Name: "noop.run", Idempotent: true, Inputs: []connectors.Field{{Name: "n", Type: connectors.Int}}}
 }
-func (noop) Run(context.Context, connectors.Call) (map[string]any, error) { return map[string]any{}, nil }
+func (noop) Run(context.Context, connectors.Call) (map[string]any, error) {
+	return map[string]any{}, nil
+}
 
 // BenchmarkEngineStep runs a 100-step playbook of no-op steps with full
 // persistence (run and step rows, a case-log entry per transition, the

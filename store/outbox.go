@@ -29,10 +29,10 @@ type OutboxRow struct {
 	Attempts   int
 	Inflight   bool // a call was started and its outcome never recorded
 	// MsgKey names the message the row posts or edits, if any.
-	MsgKey string
-	NextAt     time.Time
-	LastError  string
-	CreatedAt  time.Time
+	MsgKey    string
+	NextAt    time.Time
+	LastError string
+	CreatedAt time.Time
 }
 
 // Enqueue adds a row to the outbox and returns its id.
