@@ -26,6 +26,7 @@ Usage:
   warroom incident show INC-N [--json]      show one incident and its timeline
   warroom playbook validate PATH...         check playbooks; file:line:col per problem
   warroom audit verify                      check the case log's hash chain
+  warroom alerts replay FILE --source S     parse a saved alert payload and post it to the server
   warroom ioc extract < TEXT                print the indicators in TEXT as JSON lines
   warroom healthcheck                       exit 0 if the local server answers /healthz
   warroom version                           print the version
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdAudit(ctx, rest, stdout, stderr)
 	case "playbook":
 		return cmdPlaybook(ctx, rest, stdout, stderr)
+	case "alerts":
+		return cmdAlerts(ctx, rest, stdout, stderr)
 	case "ioc":
 		return cmdIOC(rest, stdin, stdout, stderr)
 	case "healthcheck":

@@ -323,3 +323,37 @@ func TestPlaybookValidate(t *testing.T) {
 		t.Fatalf("serve with a broken playbook: %v", err)
 	}
 }
+
+func TestAlertsReplay(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := writeConfig(t, "listen: "+ln.Addr().String()+"\ndatabase: "+filepath.Join(dir, "w.db")+"\nalerts: {token: replay-token-0123456789}\n")
+	out, _, err := runCLI(t, "alerts", "replay", "../../examples/alerts/alertmanager.json", "--source", "alertmanager", "--dry-run", "--config", cfgPath)
+	if err != nil || !strings.Contains(out, `"fingerprint": "alertmanager:`) || strings.Contains(out, "server answered") {
+		t.Fatalf("dry run: %v\n%s", err, out)
+	}
+	if _, stderr, err := runCLI(t, "alerts", "replay", "x.json", "--config", cfgPath); !errors.Is(err, errUsage) || !strings.Contains(stderr, "--source") {
+		t.Fatalf("missing --source: %v %q", err, stderr)
+	}
+
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(context.Background(), cfg, newLogger(io.Discard, "error"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.serve(ctx, ln) }()
+	out, _, err = runCLI(t, "alerts", "replay", "../../examples/alerts/alertmanager.json", "--source", "alertmanager", "--config", cfgPath)
+	cancel()
+	<-done
+	if err != nil || !strings.Contains(out, "server answered 202") {
+		t.Fatalf("replay: %v\n%s", err, out)
+	}
+}

@@ -160,8 +160,8 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	return a, nil
 }
 
-// newIntake builds the alert webhooks from the alerts block of the config.
-func newIntake(cfg *config.Config, svc *bot.Service, log *slog.Logger) (*intake.Handler, error) {
+// alertParsers builds the alert parsers from the alerts block of the config.
+func alertParsers(cfg *config.Config) (map[string]alerts.Parser, error) {
 	ac := alerts.Config{SeverityMap: cfg.Alerts.SeverityMap, GroupBy: cfg.Alerts.GroupBy, Generic: map[string]alerts.GenericMapping{}}
 	for name, g := range cfg.Alerts.Generic {
 		ac.Generic[name] = alerts.GenericMapping{Title: g.Title, Severity: g.Severity, Fingerprint: g.Fingerprint,
@@ -170,6 +170,15 @@ func newIntake(cfg *config.Config, svc *bot.Service, log *slog.Logger) (*intake.
 	parsers, err := alerts.Parsers(ac)
 	if err != nil {
 		return nil, fmt.Errorf("alerts config: %w", err)
+	}
+	return parsers, nil
+}
+
+// newIntake builds the alert webhooks from the alerts block of the config.
+func newIntake(cfg *config.Config, svc *bot.Service, log *slog.Logger) (*intake.Handler, error) {
+	parsers, err := alertParsers(cfg)
+	if err != nil {
+		return nil, err
 	}
 	ic := intake.Config{Token: cfg.Alerts.Token.Reveal(), MaxBody: int64(cfg.Alerts.MaxBody), GroupBy: cfg.Alerts.GroupBy, Sources: map[string]intake.Auth{}}
 	for name, s := range cfg.Alerts.Sources {
