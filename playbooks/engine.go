@@ -303,8 +303,16 @@ func (e *Engine) drive(ctx context.Context, runID int64) error {
 			}
 			continue
 		case StatusRunning:
-			// The process stopped while this step ran.
-			if !IsIdempotent(step.Action, nil) {
+			// The process stopped while this step ran. Whether it may run
+			// again depends on what it was called with (a GET may, a POST
+			// may not); without a record of that, only on its action.
+			var with map[string]any
+			json.Unmarshal(rec.Inputs, &with)
+			safe := step.Action.Idempotent
+			if len(with) > 0 {
+				safe = IsIdempotent(step.Action, with)
+			}
+			if !safe {
 				msg := "outcome unknown: warroom stopped while this step ran, and its action is not safe to repeat"
 				if err := e.saveStep(ctx, st, step, StatusFailed, nil, nil, msg, rec.Attempts); err != nil {
 					return err

@@ -16,6 +16,7 @@ import (
 	"github.com/warroom-bot/warroom/bot"
 	"github.com/warroom-bot/warroom/bot/slack/fakeslack"
 	"github.com/warroom-bot/warroom/commands"
+	"github.com/warroom-bot/warroom/store"
 )
 
 // fakeEDR is an EDR's containment API: it records every request.
@@ -278,5 +279,106 @@ func TestAlertStartsMatchingPlaybook(t *testing.T) {
 	h.click("ULEAD", h.room(1).ID, approval.TS, "approval.approve", buttonValue(t, approval, "approval.approve"))
 	if reqs := edr.requests(); len(reqs) != 1 || reqs[0].Body["host"] != "host-42" {
 		t.Fatalf("EDR requests = %+v", reqs)
+	}
+}
+
+func TestCrashDuringUnsafeStepIsReportedNotRepeated(t *testing.T) {
+	h, edr, _ := containHarness(t)
+	// The state a crash leaves behind: approved, and the POST to the EDR
+	// started but never recorded as finished.
+	ctx := context.Background()
+	now := h.clock.Now()
+	err := h.db.Write(ctx, func(tx *store.Tx) error {
+		ap, err := tx.ApprovalByToken(ctx, buttonValue(t, h.keyed("approval-1"), "approval.approve"))
+		if err != nil {
+			return err
+		}
+		ap.Decision, ap.DecidedBy, ap.DecidedAt, ap.Votes = "approve", "slack:ULEAD", now, []string{"slack:ULEAD"}
+		if err := tx.UpdateApproval(ctx, ap); err != nil {
+			return err
+		}
+		for _, s := range []store.RunStep{{RunID: 1, Step: "approve", Status: "succeeded"}, {RunID: 1, Step: "isolate", Status: "running", Attempts: 1, StartedAt: now,
+			Inputs: []byte(`{"method":"POST","url":"[env.EDR_URL]/contain","json":{"host":"host-42"}}`)}} {
+			if err := tx.SaveRunStep(ctx, s); err != nil {
+				return err
+			}
+		}
+		return tx.SetRunStatus(ctx, 1, "running", "", now, false)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.restart()
+	h.deliver()
+	if n := len(edr.requests()); n != 0 {
+		t.Fatalf("a non-idempotent POST was repeated after the crash: %d calls", n)
+	}
+	runs, _ := h.db.Runs(ctx, 1, 0)
+	if runs[0].Status != "failed" || !strings.Contains(runs[0].Error, "outcome unknown") {
+		t.Fatalf("run = %q %q", runs[0].Status, runs[0].Error)
+	}
+	noted := false
+	for _, e := range h.entries(1) {
+		noted = noted || (e.Kind == "note.added" && strings.Contains(string(e.Body), "containment of host-42 failed"))
+	}
+	if !noted {
+		t.Error("on_failure did not note the failure")
+	}
+}
+
+const twoLeads = `name: twolead
+on: {command: twolead}
+inputs:
+  target: {type: string, required: true}
+steps:
+  - id: approve
+    approval:
+      roles: [lead]
+      required: 2
+      timeout: 1h
+      escalate: {after: 10m, roles: [manager]}
+  - id: isolate
+    uses: http.request
+    with: {method: POST, url: "${{ env.EDR_URL }}/contain", json: {host: "${{ inputs.target }}"}}
+`
+
+func TestTwoApproversAndEscalation(t *testing.T) {
+	edr := newFakeEDR(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "twolead.yaml"), []byte(twoLeads), 0o644)
+	h := newHarness(t, withPerms(commands.Permissions{Roles: map[string][]string{"lead": {"ULEAD"}, "manager": {"UMGR"}}}), withPlaybooks(dir, edr.URL))
+	h.incident("UANALYST", "CGENERAL", "new Worm")
+	room := h.room(1).ID
+	h.command("UANALYST", room, "/twolead", "host-9")
+	h.deliver()
+	approval := h.keyed("approval-1")
+	token := buttonValue(t, approval, "approval.approve")
+
+	if got := h.responses(h.click("UMGR", room, approval.TS, "approval.approve", token)); !strings.Contains(got, "needs role lead") {
+		t.Fatalf("manager before escalation: %q", got)
+	}
+	if got := h.responses(h.click("ULEAD", room, approval.TS, "approval.approve", token)); !strings.Contains(got, "1 of 2") {
+		t.Fatalf("first approval: %q", got)
+	}
+	if got := h.responses(h.click("ULEAD", room, approval.TS, "approval.approve", token)); !strings.Contains(got, "already approved") {
+		t.Fatalf("same lead twice: %q", got)
+	}
+	if n := len(edr.requests()); n != 0 {
+		t.Fatal("ran with one approval of two")
+	}
+
+	h.clock.Advance(11 * time.Minute)
+	h.engine.Tick(context.Background())
+	h.deliver()
+	pinged := false
+	for _, m := range h.fake.Messages(room) {
+		pinged = pinged || (strings.Contains(m.Text, "manager may now approve") && strings.Contains(string(m.Blocks), "UMGR"))
+	}
+	if !pinged {
+		t.Error("managers were not pinged on escalation")
+	}
+	h.click("UMGR", room, approval.TS, "approval.approve", token)
+	if n := len(edr.requests()); n != 1 {
+		t.Fatalf("EDR calls after two distinct approvals = %d", n)
 	}
 }
