@@ -75,7 +75,7 @@ func testOptions() Options {
 			slices.Sort(names)
 			return names
 		},
-		Env: []string{"EDR_URL", "EDR_TOKEN", "FIREWALL_URL", "FIREWALL_TOKEN", "IDP_URL", "IDP_TOKEN", "VT_API_KEY"},
+		Env: []string{"EDR_URL", "EDR_TOKEN", "FIREWALL_URL", "FIREWALL_TOKEN", "IDP_URL", "IDP_TOKEN", "VT_API_URL", "VT_API_KEY"},
 	}
 }
 

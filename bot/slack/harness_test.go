@@ -43,17 +43,18 @@ type harness struct {
 	perms  commands.Permissions
 	socket bool
 
-	playbookDir, edrURL string
-	engine              *playbooks.Engine
+	playbookDir string
+	vars        map[string]string
+	engine      *playbooks.Engine
 }
 
 type option func(*harness)
 
 func withPerms(p commands.Permissions) option { return func(h *harness) { h.perms = p } }
 
-// withPlaybooks loads playbooks from dir and gives them an EDR at edrURL.
-func withPlaybooks(dir, edrURL string) option {
-	return func(h *harness) { h.playbookDir, h.edrURL = dir, edrURL }
+// withPlaybooks loads playbooks from dir; vars are their playbook_env.
+func withPlaybooks(dir string, vars map[string]string) option {
+	return func(h *harness) { h.playbookDir, h.vars = dir, vars }
 }
 
 // withSocketMode gives the adapter an app-level token, as a team without a
@@ -105,13 +106,17 @@ func (h *harness) start() {
 	if h.playbookDir != "" {
 		actions := connectors.NewRegistry()
 		actions.Register(httpreq.New(httpreq.Options{}))
-		set, diags := playbooks.Load(h.playbookDir, playbooks.Options{Spec: playbooks.RegistrySpec(actions), Env: []string{"EDR_URL", "EDR_TOKEN"}})
+		var env []string
+		for k := range h.vars {
+			env = append(env, k)
+		}
+		set, diags := playbooks.Load(h.playbookDir, playbooks.Options{Spec: playbooks.RegistrySpec(actions), Env: env})
 		if len(diags) > 0 {
 			h.t.Fatalf("playbooks: %v", diags)
 		}
 		h.engine = playbooks.NewEngine(playbooks.EngineOptions{
 			Service: h.svc, Set: set, Actions: actions,
-			Vars:    map[string]string{"EDR_URL": h.edrURL, "EDR_TOKEN": "edr-secret-token"},
+			Vars:    h.vars,
 			Allowed: h.perms.Allowed,
 			Members: func(role string) []string { return h.perms.Roles[role] },
 			Sleep:   func(context.Context, time.Duration) error { return nil },

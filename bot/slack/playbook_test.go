@@ -63,7 +63,7 @@ func containHarness(t *testing.T) (*harness, *fakeEDR, string) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "contain.yaml"), src, 0o644)
-	h := newHarness(t, withPerms(commands.Permissions{Roles: map[string][]string{"lead": {"ULEAD", "ULEAD2", "UANALYST"}}}), withPlaybooks(dir, edr.URL))
+	h := newHarness(t, withPerms(commands.Permissions{Roles: map[string][]string{"lead": {"ULEAD", "ULEAD2", "UANALYST"}}}), withPlaybooks(dir, map[string]string{"EDR_URL": edr.URL, "EDR_TOKEN": "edr-secret-token"}))
 	h.incident("UANALYST", "CGENERAL", "new Beaconing from host-42 --sev high")
 	room := h.room(1).ID
 	r := h.command("UANALYST", room, "/contain", "host-42 beaconing to 203.0.113.7")
@@ -258,7 +258,7 @@ func TestAlertStartsMatchingPlaybook(t *testing.T) {
 	dir := t.TempDir()
 	src, _ := os.ReadFile("../../examples/playbooks/contain.yaml")
 	os.WriteFile(filepath.Join(dir, "contain.yaml"), src, 0o644)
-	h := newHarness(t, withPerms(commands.Permissions{Roles: map[string][]string{"lead": {"ULEAD"}}}), withPlaybooks(dir, edr.URL))
+	h := newHarness(t, withPerms(commands.Permissions{Roles: map[string][]string{"lead": {"ULEAD"}}}), withPlaybooks(dir, map[string]string{"EDR_URL": edr.URL, "EDR_TOKEN": "edr-secret-token"}))
 	// A critical Wazuh alert matches contain's on.alert; a low one does not.
 	h.ingest(bot.Alert{Source: "wazuh", Fingerprint: "w1", Status: "firing", Title: "Ransomware behaviour on host-42",
 		Severity: "critical", Labels: map[string]string{"host": "host-42"}})
@@ -346,7 +346,7 @@ func TestTwoApproversAndEscalation(t *testing.T) {
 	edr := newFakeEDR(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "twolead.yaml"), []byte(twoLeads), 0o644)
-	h := newHarness(t, withPerms(commands.Permissions{Roles: map[string][]string{"lead": {"ULEAD"}, "manager": {"UMGR"}}}), withPlaybooks(dir, edr.URL))
+	h := newHarness(t, withPerms(commands.Permissions{Roles: map[string][]string{"lead": {"ULEAD"}, "manager": {"UMGR"}}}), withPlaybooks(dir, map[string]string{"EDR_URL": edr.URL, "EDR_TOKEN": "edr-secret-token"}))
 	h.incident("UANALYST", "CGENERAL", "new Worm")
 	room := h.room(1).ID
 	h.command("UANALYST", room, "/twolead", "host-9")
