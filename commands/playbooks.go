@@ -84,9 +84,6 @@ func orAny(list []string) string {
 // runPlaybook starts (or dry-runs) a playbook from a command's words.
 func (r *Router) runPlaybook(ctx context.Context, req bot.Request, pb *playbooks.Playbook, words []string, path string) (bot.Reply, error) {
 	actor := req.Actor()
-	if err := r.check(actor, path); err != nil {
-		return bot.Reply{}, err
-	}
 	dry := false
 	rest := words[:0:0]
 	for _, w := range words {
@@ -114,6 +111,9 @@ func (r *Router) runPlaybook(ctx context.Context, req bot.Request, pb *playbooks
 	}
 	in, err := r.svc.Get(ctx, id)
 	if err != nil {
+		return bot.Reply{}, err
+	}
+	if err := r.check(ctx, actor, path, id); err != nil {
 		return bot.Reply{}, err
 	}
 	if in.Status == "closed" {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,10 +19,14 @@ import (
 
 // Permissions say who may run what. Commands maps a command path
 // ("incident close", "incident", "contain") to the role it needs; Roles maps
-// a role to its members (platform user ids, bare or "slack:U123").
+// a role to its members: platform user ids (bare or "slack:U123") or group
+// ids (a Slack user group "S0123"), which Groups expands.
 type Permissions struct {
 	Roles    map[string][]string
 	Commands map[string]string
+	// Groups lists the members of a group on a platform; nil means roles
+	// hold users only.
+	Groups func(ctx context.Context, platform, group string) ([]string, error)
 }
 
 // required returns the role needed for a command path: the most specific
@@ -39,11 +44,27 @@ func (p Permissions) required(path string) (string, bool) {
 	}
 }
 
-// Allowed reports whether actor holds role.
-func (p Permissions) Allowed(actor, role string) bool {
+// Allowed reports whether actor holds role, directly or through a group.
+func (p Permissions) Allowed(ctx context.Context, actor, role string) bool {
 	platform, user := bot.SplitActor(actor)
+	if platform == "" {
+		return false
+	}
 	for _, m := range p.Roles[role] {
-		if m == actor || (m == user && platform != "") {
+		if m == actor || m == user {
+			return true
+		}
+	}
+	if p.Groups == nil {
+		return false
+	}
+	for _, m := range p.Roles[role] {
+		mp, group := bot.SplitActor(m)
+		if mp != "" && mp != platform {
+			continue
+		}
+		members, err := p.Groups(ctx, platform, group)
+		if err == nil && slices.Contains(members, user) {
 			return true
 		}
 	}
@@ -115,7 +136,7 @@ func (r *Router) click(ctx context.Context, c bot.Click) (bot.Reply, error) {
 	actor := c.Actor()
 	switch c.ActionID {
 	case bot.ActionTakeCommand:
-		if err := r.check(actor, "incident assign"); err != nil {
+		if err := r.check(ctx, actor, "incident assign", id); err != nil {
 			return bot.Reply{}, err
 		}
 		in, err := r.svc.Assign(ctx, actor, id, actor)
@@ -124,7 +145,7 @@ func (r *Router) click(ctx context.Context, c bot.Click) (bot.Reply, error) {
 		}
 		return text("You have command of %s.", in.Ref()), nil
 	case bot.ActionClose:
-		if err := r.check(actor, "incident close"); err != nil {
+		if err := r.check(ctx, actor, "incident close", id); err != nil {
 			return bot.Reply{}, err
 		}
 		in, err := r.svc.Close(ctx, actor, id, "")
@@ -137,10 +158,19 @@ func (r *Router) click(ctx context.Context, c bot.Click) (bot.Reply, error) {
 }
 
 // check returns a user error when actor lacks the role a command needs.
-func (r *Router) check(actor, path string) error {
+// A refusal about an incident is recorded in its case log: who tried what
+// matters after the fact.
+func (r *Router) check(ctx context.Context, actor, path string, incidentID int64) error {
 	role, ok := r.perms.required(path)
-	if !ok || r.perms.Allowed(actor, role) {
+	if !ok || r.perms.Allowed(ctx, actor, role) {
 		return nil
+	}
+	if incidentID != 0 {
+		err := r.svc.Record(ctx, bot.Events(bot.Event{IncidentID: incidentID, Actor: actor, Kind: "command.refused",
+			Body: map[string]string{"command": "/" + path, "needs_role": role}}))
+		if err != nil {
+			r.log.Error("record refusal", "err", err)
+		}
 	}
 	return &bot.UserError{Msg: fmt.Sprintf("Not allowed: /%s needs role %s.", path, role)}
 }
@@ -179,8 +209,11 @@ func (r *Router) incident(ctx context.Context, req bot.Request) (bot.Reply, erro
 		return bot.Reply{}, err
 	}
 	actor := req.Actor()
-	if err := r.check(actor, "incident "+cmd.Sub); err != nil {
-		return bot.Reply{}, err
+	switch cmd.Sub {
+	case "help", "new", "list":
+		if err := r.check(ctx, actor, "incident "+cmd.Sub, 0); err != nil {
+			return bot.Reply{}, err
+		}
 	}
 	switch cmd.Sub {
 	case "help":
@@ -199,6 +232,9 @@ func (r *Router) incident(ctx context.Context, req bot.Request) (bot.Reply, erro
 	}
 	id, err := r.target(ctx, req, cmd)
 	if err != nil {
+		return bot.Reply{}, err
+	}
+	if err := r.check(ctx, actor, "incident "+cmd.Sub, id); err != nil {
 		return bot.Reply{}, err
 	}
 	switch cmd.Sub {

@@ -43,7 +43,7 @@ type EngineOptions struct {
 	// Vars are the values of the variables in config playbook_env.
 	Vars map[string]string
 	// Allowed reports whether an actor holds a role.
-	Allowed func(actor, role string) bool
+	Allowed func(ctx context.Context, actor, role string) bool
 	// Members lists the user ids holding a role, for escalation pings.
 	Members func(role string) []string
 	// FourEyes refuses approvals from the person who started the run (default on).
@@ -88,7 +88,7 @@ func NewEngine(opts EngineOptions) *Engine {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Allowed == nil {
-		opts.Allowed = func(string, string) bool { return false }
+		opts.Allowed = func(context.Context, string, string) bool { return false }
 	}
 	if opts.Members == nil {
 		opts.Members = func(string) []string { return nil }
@@ -839,7 +839,7 @@ func (e *Engine) Decide(ctx context.Context, token, actor string, approve bool) 
 		case ap.Decision != "":
 			reply = fmt.Sprintf("Already decided: %s by %s.", ap.Decision, decidedBy(ap))
 			return nil, nil
-		case !e.holdsRole(actor, ap.Roles):
+		case !e.holdsRole(ctx, actor, ap.Roles):
 			refuse(fmt.Sprintf("Not allowed: approving %s needs role %s.", run.Playbook, strings.Join(ap.Roles, " or ")))
 			return events, nil
 		case e.fourEyes() && actor == run.StartedBy:
@@ -883,9 +883,9 @@ func (e *Engine) Decide(ctx context.Context, token, actor string, approve bool) 
 	return reply, nil
 }
 
-func (e *Engine) holdsRole(actor string, roles []string) bool {
+func (e *Engine) holdsRole(ctx context.Context, actor string, roles []string) bool {
 	for _, r := range roles {
-		if e.opts.Allowed(actor, r) {
+		if e.opts.Allowed(ctx, actor, r) {
 			return true
 		}
 	}

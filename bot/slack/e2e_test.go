@@ -263,6 +263,9 @@ func TestButtons(t *testing.T) {
 	if in := h.incidentRow(1); in.Status == "closed" {
 		t.Fatal("a non-lead closed the incident")
 	}
+	if k := h.kinds(1); k[len(k)-1] != "command.refused" {
+		t.Errorf("the refusal is not in the case log: %v", k)
+	}
 
 	h.click("ULEAD", ch.ID, summary.TS, bot.ActionClose, "1")
 	if in := h.incidentRow(1); in.Status != "closed" {

@@ -102,6 +102,11 @@ func (h *harness) start() {
 			}
 			return engine.QueueForAlert(ctx, tx, in, a)
 		}})
+	if h.perms.Roles != nil {
+		h.perms.Groups = func(ctx context.Context, platform, group string) ([]string, error) {
+			return h.slack.GroupMembers(ctx, group)
+		}
+	}
 	router = commands.NewRouter(h.svc, h.perms, nil)
 	if h.playbookDir != "" {
 		actions := connectors.NewRegistry()

@@ -382,3 +382,29 @@ func TestTwoApproversAndEscalation(t *testing.T) {
 		t.Fatalf("EDR calls after two distinct approvals = %d", n)
 	}
 }
+
+func TestRoleHeldThroughSlackUserGroup(t *testing.T) {
+	edr := newFakeEDR(t)
+	dir := t.TempDir()
+	src, _ := os.ReadFile("../../examples/playbooks/contain.yaml")
+	os.WriteFile(filepath.Join(dir, "contain.yaml"), src, 0o644)
+	h := newHarness(t, withPerms(commands.Permissions{Roles: map[string][]string{"lead": {"S0LEADS"}}}),
+		withPlaybooks(dir, map[string]string{"EDR_URL": edr.URL, "EDR_TOKEN": "t0ken-edr"}))
+	h.fake.SetUserGroup("S0LEADS", "ULEAD")
+	h.incident("UANALYST", "CGENERAL", "new Beaconing")
+	room := h.room(1).ID
+	h.command("UANALYST", room, "/contain", "host-42")
+	h.deliver()
+	a := h.keyed("approval-1")
+	if !strings.Contains(rendered(t, a), "<!subteam^S0LEADS>") {
+		t.Errorf("the lead group is not pinged:\n%s", rendered(t, a))
+	}
+	token := buttonValue(t, a, "approval.approve")
+	if got := h.responses(h.click("UOTHER", room, a.TS, "approval.approve", token)); !strings.Contains(got, "needs role lead") {
+		t.Fatalf("outsider: %q", got)
+	}
+	h.click("ULEAD", room, a.TS, "approval.approve", token)
+	if n := len(edr.requests()); n != 1 {
+		t.Fatalf("a member of the lead group could not approve: %d EDR calls", n)
+	}
+}

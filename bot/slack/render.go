@@ -48,6 +48,9 @@ func user(actor string) string {
 	}
 	platform, id := bot.SplitActor(actor)
 	if platform == "slack" && validID(id) {
+		if strings.HasPrefix(id, "S") {
+			return "<!subteam^" + id + ">" // a user group
+		}
 		return "<@" + id + ">"
 	}
 	return Escape(id) + " (" + Escape(platform) + ")"

@@ -50,6 +50,7 @@ type Adapter struct {
 	mu      sync.Mutex
 	teamURL string // "https://acme.slack.com/", learnt from auth.test
 	authErr error  // outcome of the last auth.test
+	groups  map[string]groupEntry
 
 	// background holds replies still being worked on after an ack.
 	background sync.WaitGroup
@@ -327,4 +328,38 @@ func (a *Adapter) Respond(ctx context.Context, to string, msg bot.Message) error
 		return fmt.Errorf("respond: %w", classify(err))
 	}
 	return nil
+}
+
+// groupTTL is how long a user group's member list is trusted: role checks
+// run on every click, and usergroups.users.list is rate limited.
+const groupTTL = 5 * time.Minute
+
+type groupEntry struct {
+	members []string
+	at      time.Time
+}
+
+// GroupMembers lists the members of a Slack user group (S…), cached for a
+// few minutes. Ids that are not user groups have no members.
+func (a *Adapter) GroupMembers(ctx context.Context, group string) ([]string, error) {
+	if !strings.HasPrefix(group, "S") || !validID(group) {
+		return nil, nil
+	}
+	a.mu.Lock()
+	e, ok := a.groups[group]
+	a.mu.Unlock()
+	if ok && time.Since(e.at) < groupTTL {
+		return e.members, nil
+	}
+	members, err := a.api.GetUserGroupMembersContext(ctx, group)
+	if err != nil {
+		return nil, fmt.Errorf("members of user group %s: %w", group, err)
+	}
+	a.mu.Lock()
+	if a.groups == nil {
+		a.groups = map[string]groupEntry{}
+	}
+	a.groups[group] = groupEntry{members: members, at: time.Now()}
+	a.mu.Unlock()
+	return members, nil
 }

@@ -124,7 +124,13 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 			return a.engine.QueueForAlert(ctx, tx, in, al)
 		},
 	})
-	perms := commands.Permissions{Roles: cfg.Roles, Commands: cfg.Commands}
+	perms := commands.Permissions{Roles: cfg.Roles, Commands: cfg.Commands,
+		Groups: func(ctx context.Context, platform, group string) ([]string, error) {
+			if platform == "slack" && a.slack != nil {
+				return a.slack.GroupMembers(ctx, group)
+			}
+			return nil, nil
+		}}
 	a.router = commands.NewRouter(a.svc, perms, log)
 	if cfg.Playbooks != "" {
 		set, err := loadPlaybooks(cfg)
