@@ -204,9 +204,16 @@ func (d *Dispatcher) deliver(ctx context.Context, row store.OutboxRow) {
 	if err := d.wait(ctx, p, op, row.Lane); err != nil {
 		return // shutting down; the row stays pending
 	}
-	if err := d.db.Write(ctx, func(tx *store.Tx) error { return tx.StartAttempt(ctx, row.ID) }); err != nil {
+	claimed := false
+	if err := d.db.Write(ctx, func(tx *store.Tx) (err error) {
+		claimed, err = tx.StartAttempt(ctx, row.ID)
+		return err
+	}); err != nil {
 		log.Error("record attempt", "err", err)
 		return
+	}
+	if !claimed {
+		return // delivered or overtaken since it was read
 	}
 	callCtx, cancel := context.WithTimeout(ctx, d.opts.CallTimeout)
 	defer cancel()
@@ -214,7 +221,8 @@ func (d *Dispatcher) deliver(ctx context.Context, row store.OutboxRow) {
 	if err != nil && ctx.Err() != nil {
 		return // shutting down mid-call: the row stays in flight and is checked at restart
 	}
-	d.settle(ctx, log, row, effect, err)
+	// A call that went through is recorded even while shutting down.
+	d.settle(context.WithoutCancel(ctx), log, row, effect, err)
 }
 
 // effect is what a successful call leaves behind to record.
@@ -270,8 +278,9 @@ func (d *Dispatcher) call(ctx context.Context, p Platform, row store.OutboxRow, 
 			return nil, errors.Join(err, errorIf(c.Message == nil, "post without a message"))
 		}
 		tag := "outbox-" + strconv.FormatInt(row.ID, 10)
-		if row.Inflight {
-			// The last attempt was cut off; it may have reached the platform.
+		if row.Attempts > 0 {
+			// An earlier attempt (cut off by a crash, or failed with a
+			// timeout or 5xx) may have reached the platform after all.
 			if f, ok := p.(Finder); ok {
 				if ref, found, err := f.FindPosted(ctx, r, tag); err == nil && found {
 					return d.posted(row, c, ref), nil

@@ -24,6 +24,10 @@ type Config struct {
 	// BaseURL is warroom's public URL, used to build links in chat
 	// messages; empty means links are not generated.
 	BaseURL string `yaml:"base_url"`
+	// DatabaseSync is SQLite's commit durability: "full" (default) survives
+	// power loss; "normal" survives any crash of the process, may lose the
+	// last commits on power loss, and writes several times faster.
+	DatabaseSync string `yaml:"database_sync"`
 	// LogLevel is one of debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 
@@ -302,12 +306,13 @@ type APIConfig struct {
 func Default() *Config {
 	fourEyes := true
 	return &Config{
-		Listen:    "127.0.0.1:8080",
-		Database:  "warroom.db",
-		LogLevel:  "info",
-		Discord:   DiscordConfig{Transport: "gateway", OnClose: "archive"},
-		Incidents: IncidentsConfig{ChannelPrefix: "inc"},
-		Approvals: ApprovalsConfig{FourEyes: &fourEyes, Timeout: Duration(time.Hour)},
+		Listen:       "127.0.0.1:8080",
+		Database:     "warroom.db",
+		DatabaseSync: "full",
+		LogLevel:     "info",
+		Discord:      DiscordConfig{Transport: "gateway", OnClose: "archive"},
+		Incidents:    IncidentsConfig{ChannelPrefix: "inc"},
+		Approvals:    ApprovalsConfig{FourEyes: &fourEyes, Timeout: Duration(time.Hour)},
 		Alerts: AlertsConfig{
 			GroupWindow: Duration(10 * time.Minute),
 			MaxBody:     1 << 20,

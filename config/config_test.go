@@ -711,20 +711,20 @@ func TestLine(t *testing.T) {
 	}
 	for path, want := range map[string]int{
 		"listen":                             9,
-		"playbooks":                          36,
-		"slack.api_url":                      18,
-		`commands["incident close"]`:         51,
-		"digests[1]":                         68,
-		"digests[0].schedule":                62,
-		"alerts.severity_map.wazuh.12":       101,
+		"playbooks":                          37,
+		"slack.api_url":                      19,
+		`commands["incident close"]`:         52,
+		"digests[1]":                         69,
+		"digests[0].schedule":                63,
+		"alerts.severity_map.wazuh.12":       102,
 		"connectors.virustotal.timeout":      6, // set through the merge key
-		"connectors.virustotal.rate_limit":   123,
-		"local.users[1].password_hash":       143,
-		"api.tokens[1]":                      148,
-		"alerts.generic.edr.observables.ip":  115,
-		"connectors.yara.options.fast_mode":  134,
-		"connectors.yara.files[1]":           132,
-		"incidents.responders[0]":            33,
+		"connectors.virustotal.rate_limit":   124,
+		"local.users[1].password_hash":       144,
+		"api.tokens[1]":                      149,
+		"alerts.generic.edr.observables.ip":  116,
+		"connectors.yara.options.fast_mode":  135,
+		"connectors.yara.files[1]":           133,
+		"incidents.responders[0]":            34,
 		"no.such.path":                       0,
 		"reminders.quiet_after.not_a_subkey": 0,
 	} {
@@ -733,7 +733,7 @@ func TestLine(t *testing.T) {
 		}
 	}
 	p := cfg.Problem("playbooks", "directory does not exist")
-	if got, want := p.String(), "testdata/full.yaml:36: playbooks: directory does not exist"; got != filepath.FromSlash(want) && got != want {
+	if got, want := p.String(), "testdata/full.yaml:37: playbooks: directory does not exist"; got != filepath.FromSlash(want) && got != want {
 		t.Errorf("Problem = %q, want %q", got, want)
 	}
 	if got := Default().Line("listen"); got != 0 {

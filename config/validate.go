@@ -205,6 +205,7 @@ func (v *validator) general() {
 	}
 	v.url("base_url", c.BaseURL)
 	v.oneOf("log_level", c.LogLevel, "log level", logLevels)
+	v.oneOf("database_sync", c.DatabaseSync, "sync mode", []string{"full", "normal"})
 }
 
 func (v *validator) slack() {

@@ -56,10 +56,13 @@ func (tx *Tx) Enqueue(ctx context.Context, r OutboxRow) (int64, error) {
 // dispatcher's hands and is never touched. It reports whether a row was
 // replaced.
 func (tx *Tx) ReplaceQueued(ctx context.Context, lane, op, key string, payload []byte) (bool, error) {
+	// The candidate is the newest pending row for the key, whatever it does:
+	// an edit queued before a later post of the same key (a reopened
+	// incident's new summary) must not take the newer state.
 	res, err := tx.exec(ctx, `UPDATE outbox SET payload = ? WHERE id = (
-		SELECT id FROM outbox WHERE lane = ? AND msg_key = ? AND op = ? AND state = 'pending' AND inflight = 0
-		AND id > (SELECT MIN(id) FROM outbox WHERE lane = ? AND state = 'pending')
-		ORDER BY id DESC LIMIT 1)`, string(payload), lane, key, op, lane)
+		SELECT id FROM outbox WHERE lane = ? AND msg_key = ? AND state = 'pending' ORDER BY id DESC LIMIT 1)
+		AND op = ? AND inflight = 0
+		AND id > (SELECT MIN(id) FROM outbox WHERE lane = ? AND state = 'pending')`, string(payload), lane, key, op, lane)
 	if err != nil {
 		return false, fmt.Errorf("replace queued %s: %w", key, err)
 	}
@@ -143,14 +146,19 @@ func (db *DB) OutboxRows(ctx context.Context, state string) ([]OutboxRow, error)
 	return out, rows.Err()
 }
 
-// StartAttempt records that a call for row id is about to be made, so that a
-// crash during the call is known at restart.
-func (tx *Tx) StartAttempt(ctx context.Context, id int64) error {
-	_, err := tx.exec(ctx, `UPDATE outbox SET inflight = 1, attempts = attempts + 1 WHERE id = ?`, id)
+// StartAttempt claims row id for a call: it must still be pending and the
+// head of its lane. It records the attempt so that a crash during the call
+// is known at restart, and reports false when the row was delivered or
+// overtaken meanwhile (a stale read), in which case nothing may be called.
+func (tx *Tx) StartAttempt(ctx context.Context, id int64) (bool, error) {
+	res, err := tx.exec(ctx, `UPDATE outbox SET inflight = 1, attempts = attempts + 1
+		WHERE id = ? AND state = 'pending'
+		AND id = (SELECT MIN(o.id) FROM outbox o WHERE o.lane = outbox.lane AND o.state = 'pending')`, id)
 	if err != nil {
-		return fmt.Errorf("start outbox %d: %w", id, err)
+		return false, fmt.Errorf("start outbox %d: %w", id, err)
 	}
-	return nil
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 // CompleteOutbox marks row id delivered and stores the platform's answer.

@@ -55,21 +55,35 @@ type writeReq struct {
 	errc chan error
 }
 
+// Option adjusts how a database is opened.
+type Option func(*options)
+
+type options struct{ sync string }
+
+// WithSync sets SQLite's synchronous mode for commits: "full" (the default)
+// makes every commit durable against power loss; "normal" keeps commits
+// durable against any crash or kill of the process, lets a power loss roll
+// back the last ones, and multiplies write throughput.
+func WithSync(mode string) Option { return func(o *options) { o.sync = mode } }
+
 // Open opens (creating if needed) the database at path, applies pending
 // migrations and starts the writer.
-func Open(ctx context.Context, path string) (*DB, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	o := options{sync: "full"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.sync != "full" && o.sync != "normal" {
+		return nil, fmt.Errorf("open database: sync must be full or normal, not %q", o.sync)
+	}
 	if path == "" {
 		return nil, errors.New("open database: empty path")
 	}
 	// Pragmas live in the DSN so that every pooled connection gets them.
-	// WAL with synchronous=NORMAL: a commit is durable once it returns
-	// against any crash or kill of the process; only a power loss or kernel
-	// crash may roll back the last commits, and the database stays
-	// consistent either way. FULL would fsync every commit and cost
-	// several times the throughput of intake and playbooks.
 	// _stmt_cache_size keeps prepared statements per connection: preparing
 	// was a third of the cost of an alert's writes.
-	params := "_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_foreign_keys=on&_synchronous=NORMAL&_stmt_cache_size=64"
+	params := "_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_foreign_keys=on&_synchronous=" +
+		strings.ToUpper(o.sync) + "&_stmt_cache_size=64"
 	w, err := sql.Open("sqlite3", "file:"+escapePath(path)+"?"+params)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -234,12 +248,15 @@ type Tx struct {
 	tx *sql.Tx
 }
 
+// Statements inside a write ignore their caller's cancellation: the
+// transaction is shared by a batch, and an interrupted statement would make
+// SQLite roll back everyone's work. A write that has started finishes.
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(ctx, query, args...)
+	return tx.tx.ExecContext(context.WithoutCancel(ctx), query, args...)
 }
 
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(ctx, query, args...)
+	return tx.tx.QueryRowContext(context.WithoutCancel(ctx), query, args...)
 }
 
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {

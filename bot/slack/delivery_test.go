@@ -135,7 +135,7 @@ func TestPostCutOffByCrashIsNotRepeated(t *testing.T) {
 	// Simulate the crash: the process recorded the attempt, Slack accepted
 	// the post, and the process died before recording the outcome.
 	ctx := context.Background()
-	if err := h.db.Write(ctx, func(tx *store.Tx) error { return tx.StartAttempt(ctx, row.ID) }); err != nil {
+	if err := h.db.Write(ctx, func(tx *store.Tx) error { _, err := tx.StartAttempt(ctx, row.ID); return err }); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.slack.Post(ctx, bot.RoomRef{Platform: "slack", ID: h.room(1).ID}, bot.Message{

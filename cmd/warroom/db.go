@@ -17,5 +17,5 @@ func openExisting(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	if _, err := os.Stat(cfg.Database); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no database at %s: run warroom serve first, or point database: in the config at it", cfg.Database)
 	}
-	return store.Open(ctx, cfg.Database)
+	return store.Open(ctx, cfg.Database, store.WithSync(cfg.DatabaseSync))
 }

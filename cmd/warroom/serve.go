@@ -77,7 +77,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	for _, v := range cfg.UnsetVars() {
 		log.Warn("config names an environment variable that is not set; it expands to empty", "var", v)
 	}
-	db, err := store.Open(ctx, cfg.Database)
+	db, err := store.Open(ctx, cfg.Database, store.WithSync(cfg.DatabaseSync))
 	if err != nil {
 		return nil, err
 	}
