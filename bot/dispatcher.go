@@ -249,9 +249,19 @@ func (d *Dispatcher) call(ctx context.Context, p Platform, row store.OutboxRow, 
 		if c.Room == nil {
 			return nil, Permanent(errors.New("create_room without a room spec"))
 		}
-		ref, err := p.CreateRoom(ctx, *c.Room)
-		if err != nil {
-			return nil, err
+		var ref RoomRef
+		found := false
+		if f, ok := p.(RoomFinder); ok && row.Attempts > 0 {
+			// An earlier attempt may have created it after all.
+			if r, ok, err := f.FindRoom(ctx, c.Room.Name); err == nil && ok {
+				ref, found = r, true
+			}
+		}
+		if !found {
+			var err error
+			if ref, err = p.CreateRoom(ctx, *c.Room); err != nil {
+				return nil, err
+			}
 		}
 		return func(ctx context.Context, tx *store.Tx, now time.Time) (string, error) {
 			if err := tx.SaveRoom(ctx, store.Room{Platform: row.Platform, IncidentID: row.IncidentID, ChannelID: ref.ID, Name: ref.Name, URL: ref.URL, CreatedAt: now}); err != nil {

@@ -51,6 +51,14 @@ type Finder interface {
 	FindPosted(ctx context.Context, room RoomRef, key string) (MessageRef, bool, error)
 }
 
+// RoomFinder is implemented by platforms that can find a room the bot
+// itself created under a name. The dispatcher asks before repeating a room
+// creation whose earlier attempt may have succeeded unseen, so that a lost
+// answer does not leave an orphan channel and a "-2" twin.
+type RoomFinder interface {
+	FindRoom(ctx context.Context, name string) (RoomRef, bool, error)
+}
+
 // RoomSpec describes a room to create.
 type RoomSpec struct {
 	IncidentID int64

@@ -116,6 +116,12 @@ func (r *Router) runPlaybook(ctx context.Context, req bot.Request, pb *playbooks
 	if err := r.check(ctx, actor, path, id); err != nil {
 		return bot.Reply{}, err
 	}
+	if w := pb.On.Command; w != "" && w != path {
+		// /playbook run contain needs whatever /contain needs.
+		if err := r.check(ctx, actor, w, id); err != nil {
+			return bot.Reply{}, err
+		}
+	}
 	if in.Status == "closed" {
 		return bot.Reply{}, &bot.UserError{Msg: in.Ref() + " is closed; reopen it before running playbooks."}
 	}

@@ -147,6 +147,8 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (int64, error) {
 		}}, nil
 	})
 	if err != nil {
+		// The run's id is not taken: SQLite may hand it to the next run.
+		e.forgetTitles(run.ID)
 		return 0, fmt.Errorf("start %s: %w", pb.Name, err)
 	}
 	id := run.ID
@@ -186,7 +188,8 @@ func (e *Engine) kick(runID int64) {
 // are not being driven).
 func (e *Engine) Wait() { e.wg.Wait() }
 
-// Resume picks up runs left queued or running by an earlier process.
+// Resume picks up runs left queued or running by an earlier process, and
+// runs whose approval was decided but which did not go on.
 func (e *Engine) Resume(ctx context.Context) error {
 	runs, err := e.db.Runs(ctx, 0, 0, runQueued, string(StatusRunning))
 	if err != nil {
@@ -194,6 +197,13 @@ func (e *Engine) Resume(ctx context.Context) error {
 	}
 	for _, r := range runs {
 		e.kick(r.ID)
+	}
+	decided, err := e.db.DecidedWaitingRuns(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range decided {
+		e.kick(id)
 	}
 	return nil
 }
@@ -505,7 +515,7 @@ func (e *Engine) saveStep(ctx context.Context, st *runState, step *Step, status 
 	rec := st.steps[step.ID]
 	rec.RunID, rec.Step, rec.Status, rec.Error, rec.Attempts = st.run.ID, step.ID, string(status), errMsg, attempts
 	if with != nil {
-		rec.Inputs, _ = json.Marshal(st.env.Redact(with))
+		rec.Inputs, _ = json.Marshal(maskSensitive(st.env.Redact(with)))
 	}
 	if outputs != nil {
 		rec.Outputs, _ = json.Marshal(outputs)
@@ -524,7 +534,7 @@ func (e *Engine) saveStep(ctx context.Context, st *runState, step *Step, status 
 		body["attempt"] = attempts
 	}
 	if status == StatusRunning && with != nil {
-		body["with"] = st.env.Redact(with)
+		body["with"] = maskSensitive(st.env.Redact(with))
 	}
 	err := e.svc.Record(ctx, func(tx *store.Tx) ([]bot.Event, error) {
 		if st.run.Status != string(StatusRunning) && status != StatusWaiting {
@@ -554,6 +564,9 @@ func (e *Engine) setRun(ctx context.Context, st *runState, status, errMsg string
 	final := status == string(StatusSucceeded) || status == string(StatusFailed) || status == runDenied
 	st.run.Status, st.run.Error = status, errMsg
 	kind := "run." + status
+	if final {
+		defer e.forgetTitles(st.run.ID)
+	}
 	return e.svc.Record(ctx, func(tx *store.Tx) ([]bot.Event, error) {
 		return []bot.Event{{IncidentID: st.run.IncidentID, Actor: bot.System, Kind: kind,
 			Body:  map[string]any{"run": st.run.ID, "playbook": st.run.Playbook, "error": errMsg},
@@ -563,11 +576,13 @@ func (e *Engine) setRun(ctx context.Context, st *runState, status, errMsg string
 
 func (e *Engine) finish(ctx context.Context, st *runState, status, errMsg string) error {
 	e.log.Info("run finished", "run", st.run.ID, "status", status)
-	err := e.setRun(ctx, st, status, errMsg)
+	return e.setRun(ctx, st, status, errMsg)
+}
+
+func (e *Engine) forgetTitles(runID int64) {
 	e.mu.Lock()
-	delete(e.titles, st.run.ID)
+	delete(e.titles, runID)
 	e.mu.Unlock()
-	return err
 }
 
 // fail runs the on_failure steps, best effort, then marks the run failed.
@@ -815,6 +830,12 @@ func (e *Engine) Decide(ctx context.Context, token, actor string, approve bool) 
 	var decided bool
 	var runID int64
 	now := e.now()
+	// Role membership may need the chat platform (a user group): ask it
+	// before the write transaction, never inside it.
+	allowed := false
+	if pre, err := e.db.ApprovalByToken(ctx, token); err == nil {
+		allowed = e.holdsRole(ctx, actor, pre.Roles)
+	}
 	err := e.svc.Record(ctx, func(tx *store.Tx) ([]bot.Event, error) {
 		var events []bot.Event
 		ap, err := tx.ApprovalByToken(ctx, token)
@@ -839,7 +860,7 @@ func (e *Engine) Decide(ctx context.Context, token, actor string, approve bool) 
 		case ap.Decision != "":
 			reply = fmt.Sprintf("Already decided: %s by %s.", ap.Decision, decidedBy(ap))
 			return nil, nil
-		case !e.holdsRole(ctx, actor, ap.Roles):
+		case !allowed:
 			refuse(fmt.Sprintf("Not allowed: approving %s needs role %s.", run.Playbook, strings.Join(ap.Roles, " or ")))
 			return events, nil
 		case e.fourEyes() && actor == run.StartedBy:
@@ -918,35 +939,47 @@ func (e *Engine) Tick(ctx context.Context) error {
 			if step != nil && step.Approval != nil && step.Approval.OnTimeout != "" {
 				onTimeout = step.Approval.OnTimeout
 			}
-			ap.Decision, ap.DecidedBy, ap.DecidedAt = string(onTimeout), "timeout", now
+			timedOut := false
 			err := e.svc.Record(ctx, func(tx *store.Tx) ([]bot.Event, error) {
+				cur, err := tx.ApprovalByToken(ctx, ap.Token)
+				if err != nil || cur.Decision != "" {
+					return nil, err // decided by a click meanwhile
+				}
+				cur.Decision, cur.DecidedBy, cur.DecidedAt = string(onTimeout), "timeout", now
+				timedOut = true
 				return []bot.Event{{IncidentID: run.IncidentID, Actor: bot.System, Kind: "approval.timed_out",
-					Body:  map[string]any{"run": run.ID, "step": ap.Step, "decision": ap.Decision},
-					Keyed: []bot.Keyed{{Name: approvalKey(ap.ID), Update: true, Message: approvalMessage(run, ap, nil)}}}}, tx.UpdateApproval(ctx, ap)
+					Body:  map[string]any{"run": run.ID, "step": cur.Step, "decision": cur.Decision},
+					Keyed: []bot.Keyed{{Name: approvalKey(cur.ID), Update: true, Message: approvalMessage(run, cur, nil)}}}}, tx.UpdateApproval(ctx, cur)
 			})
 			if err != nil {
 				return err
 			}
-			e.kick(run.ID)
+			if timedOut {
+				e.kick(run.ID)
+			}
 			continue
 		}
 		// Escalation: widen the roles and ping them.
 		if step == nil || step.Approval == nil || step.Approval.Escalate == nil {
 			continue
 		}
-		for _, r := range step.Approval.Escalate.Roles {
-			if !slices.Contains(ap.Roles, r) {
-				ap.Roles = append(ap.Roles, r)
-			}
-		}
-		ap.Escalated = true
 		ping := e.members(step.Approval.Escalate.Roles)
 		err = e.svc.Record(ctx, func(tx *store.Tx) ([]bot.Event, error) {
+			cur, err := tx.ApprovalByToken(ctx, ap.Token)
+			if err != nil || cur.Decision != "" || cur.Escalated {
+				return nil, err
+			}
+			for _, r := range step.Approval.Escalate.Roles {
+				if !slices.Contains(cur.Roles, r) {
+					cur.Roles = append(cur.Roles, r)
+				}
+			}
+			cur.Escalated = true
 			return []bot.Event{{IncidentID: run.IncidentID, Actor: bot.System, Kind: "approval.escalated",
-				Body: map[string]any{"run": run.ID, "step": ap.Step, "roles": ap.Roles},
+				Body: map[string]any{"run": run.ID, "step": cur.Step, "roles": cur.Roles},
 				Posts: []bot.Message{{Text: "Nobody has decided on " + run.Playbook + " yet; " + strings.Join(step.Approval.Escalate.Roles, ", ") +
 					" may now approve.", Mentions: ping}},
-				Keyed: []bot.Keyed{{Name: approvalKey(ap.ID), Update: true, Message: approvalMessage(run, ap, ping)}}}}, tx.UpdateApproval(ctx, ap)
+				Keyed: []bot.Keyed{{Name: approvalKey(cur.ID), Update: true, Message: approvalMessage(run, cur, ping)}}}}, tx.UpdateApproval(ctx, cur)
 		})
 		if err != nil {
 			return err
@@ -1002,4 +1035,40 @@ func (e *Engine) QueueForAlert(ctx context.Context, tx *store.Tx, in store.Incid
 			Keyed: []bot.Keyed{{Name: runKey(run.ID), Message: e.progress(pb, run, nil, nil)}}})
 	}
 	return events, nil
+}
+
+// sensitiveKey matches input keys whose values are credentials wherever
+// they came from (an earlier step's output, not only playbook_env).
+func sensitiveKey(k string) bool {
+	k = strings.ToLower(k)
+	for _, w := range []string{"authorization", "cookie", "token", "secret", "password", "apikey", "api-key", "api_key", "x-api"} {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// maskSensitive hides the values of credential-like keys before inputs are
+// recorded in the append-only case log.
+func maskSensitive(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			if sensitiveKey(k) {
+				out[k] = "[redacted]"
+				continue
+			}
+			out[k] = maskSensitive(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = maskSensitive(x)
+		}
+		return out
+	}
+	return v
 }

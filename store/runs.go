@@ -292,3 +292,31 @@ func (db *DB) PendingApprovals(ctx context.Context) ([]Approval, error) {
 	}
 	return out, rows.Err()
 }
+
+// DecidedWaitingRuns lists runs still waiting on an approval that has been
+// decided: the decision was committed but the run did not go on (the
+// process stopped in between), so the engine must pick them up.
+func (db *DB) DecidedWaitingRuns(ctx context.Context) ([]int64, error) {
+	rows, err := db.query(ctx, `SELECT DISTINCT r.id FROM runs r
+		JOIN run_steps s ON s.run_id = r.id AND s.status = 'waiting'
+		JOIN approvals a ON a.run_id = r.id AND a.step = s.step AND a.decision != ''
+		WHERE r.status = 'waiting'`)
+	if err != nil {
+		return nil, fmt.Errorf("decided waiting runs: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// ApprovalByToken finds an approval by the token its buttons carry.
+func (db *DB) ApprovalByToken(ctx context.Context, token string) (Approval, error) {
+	return scanApproval(db.queryRow(ctx, `SELECT `+approvalCols+` FROM approvals WHERE token = ?`, token))
+}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/warroom-bot/warroom/bot"
 	"github.com/warroom-bot/warroom/bot/slack/fakeslack"
 	"github.com/warroom-bot/warroom/store"
@@ -164,5 +166,30 @@ func TestDeadRowsDoNotBlockTheLane(t *testing.T) {
 	}
 	if n := summaries(t, h); n != 1 {
 		t.Fatalf("summary not posted after a dead topic call: %d", n)
+	}
+}
+
+func TestLostCreateAnswerAdoptsTheChannel(t *testing.T) {
+	h := newHarness(t)
+	// The first attempt fails; meanwhile the channel exists, created by the
+	// bot (as when Slack created it but the answer was lost).
+	h.fake.Fail("conversations.create", fakeslack.HTTPStatus(502))
+	h.command("U1", "CGENERAL", "/incident", "new Outage")
+	h.deliver()
+	api := slack.New(h.fake.BotToken(), slack.OptionAPIURL(h.fake.APIURL()))
+	made, err := api.CreateConversation(slack.CreateConversationParams{ChannelName: "inc-1-outage"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(time.Minute)
+	h.deliver()
+	if ch := h.room(1); ch.ID != made.ID {
+		t.Fatalf("room %s (%s), want the adopted %s", ch.ID, ch.Name, made.ID)
+	}
+	if n := len(h.fake.Channels()); n != 1 {
+		t.Fatalf("channels = %d: a twin was created", n)
+	}
+	if n := summaries(t, h); n != 1 {
+		t.Fatalf("summaries = %d", n)
 	}
 }

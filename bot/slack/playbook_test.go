@@ -408,3 +408,28 @@ func TestRoleHeldThroughSlackUserGroup(t *testing.T) {
 		t.Fatalf("a member of the lead group could not approve: %d EDR calls", n)
 	}
 }
+
+func TestDecidedApprovalResumesAfterRestart(t *testing.T) {
+	h, edr, _ := containHarness(t)
+	// The decision was committed, then the process stopped before the run went on.
+	ctx := context.Background()
+	err := h.db.Write(ctx, func(tx *store.Tx) error {
+		ap, err := tx.ApprovalByToken(ctx, buttonValue(t, h.keyed("approval-1"), "approval.approve"))
+		if err != nil {
+			return err
+		}
+		ap.Decision, ap.DecidedBy, ap.DecidedAt, ap.Votes = "approve", "slack:ULEAD", h.clock.Now(), []string{"slack:ULEAD"}
+		return tx.UpdateApproval(ctx, ap)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.restart()
+	h.deliver()
+	if n := len(edr.requests()); n != 1 {
+		t.Fatalf("EDR calls after restart = %d, want 1", n)
+	}
+	if runs, _ := h.db.Runs(ctx, 1, 0); runs[0].Status != "succeeded" {
+		t.Fatalf("run %q", runs[0].Status)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,7 @@ type Adapter struct {
 
 	mu      sync.Mutex
 	teamURL string // "https://acme.slack.com/", learnt from auth.test
+	botUser string // the bot's own user id, learnt from auth.test
 	authErr error  // outcome of the last auth.test
 	groups  map[string]groupEntry
 
@@ -92,7 +94,7 @@ func (a *Adapter) Check(ctx context.Context) error {
 		a.authErr = fmt.Errorf("slack auth.test: %w", err)
 		return a.authErr
 	}
-	a.teamURL, a.authErr = res.URL, nil
+	a.teamURL, a.botUser, a.authErr = res.URL, res.UserID, nil
 	return nil
 }
 
@@ -187,6 +189,40 @@ func (a *Adapter) CreateRoom(ctx context.Context, spec bot.RoomSpec) (bot.RoomRe
 		}
 		name = base + suffix
 	}
+}
+
+// maxFindPages bounds the channel listing FindRoom reads: it runs only when
+// a creation may have been lost, and must not walk a huge workspace.
+const maxFindPages = 10
+
+// FindRoom implements bot.RoomFinder: a channel of that name that the bot
+// created, archived or not.
+func (a *Adapter) FindRoom(ctx context.Context, name string) (bot.RoomRef, bool, error) {
+	a.mu.Lock()
+	me := a.botUser
+	a.mu.Unlock()
+	if me == "" {
+		return bot.RoomRef{}, false, nil
+	}
+	cursor := ""
+	for range maxFindPages {
+		chans, next, err := a.api.GetConversationsContext(ctx, &slack.GetConversationsParameters{
+			Cursor: cursor, Limit: 1000, Types: []string{"public_channel", "private_channel"},
+		})
+		if err != nil {
+			return bot.RoomRef{}, false, classify(err)
+		}
+		for _, ch := range chans {
+			if ch.Name == name && ch.Creator == me {
+				return bot.RoomRef{Platform: "slack", ID: ch.ID, Name: ch.Name, URL: a.channelURL(ch.ID)}, true, nil
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	return bot.RoomRef{}, false, nil
 }
 
 func (a *Adapter) channelURL(id string) string {
@@ -321,6 +357,7 @@ func (a *Adapter) Respond(ctx context.Context, to string, msg bot.Message) error
 		ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: &slack.Blocks{BlockSet: blocks},
 	})
 	if err != nil {
+		err = withoutURL(err)
 		var sc slack.StatusCodeError
 		if errors.As(err, &sc) && sc.Code == http.StatusNotFound {
 			return bot.Permanent(fmt.Errorf("response_url expired: %w", err))
@@ -328,6 +365,16 @@ func (a *Adapter) Respond(ctx context.Context, to string, msg bot.Message) error
 		return fmt.Errorf("respond: %w", classify(err))
 	}
 	return nil
+}
+
+// withoutURL drops the URL from a transport error: a response_url is a
+// credential for half an hour and must not reach logs or the outbox.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }
 
 // groupTTL is how long a user group's member list is trusted: role checks

@@ -83,4 +83,5 @@ var (
 	_ bot.Responder   = (*Adapter)(nil)
 	_ bot.Finder      = (*Adapter)(nil)
 	_ bot.RateLimiter = (*Adapter)(nil)
+	_ bot.RoomFinder  = (*Adapter)(nil)
 )

@@ -87,6 +87,12 @@ type Response struct {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	source := r.PathValue("source")
+	if strings.Contains(source, "/") {
+		// An escaped slash (generic%2Fname) must not dodge the credentials
+		// of the generic sources.
+		reply(w, http.StatusNotFound, Response{Error: "unknown alert source"})
+		return
+	}
 	authKey := source
 	if name := r.PathValue("name"); name != "" {
 		source, authKey = alerts.SourceGeneric+"/"+name, alerts.SourceGeneric

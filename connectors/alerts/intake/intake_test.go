@@ -121,6 +121,8 @@ func TestRejectedRequestsStoreNothing(t *testing.T) {
 		{"malformed JSON", intake.Config{Token: token}, "/alerts/alertmanager", []byte(`{"alerts": [`), bearer(token), 400, "alertmanager"},
 		{"too large", intake.Config{Token: token, MaxBody: 1024}, "/alerts/alertmanager", append(amPayload("a1"), big...), bearer(token), 413, "limit"},
 		{"unknown source", intake.Config{Token: token}, "/alerts/nagios", amPayload("a1"), bearer(token), 404, "unknown alert source"},
+		{"escaped slash around a source's own token", intake.Config{Token: token, Sources: map[string]intake.Auth{"generic": {Token: "generic-token-0123456789"}}},
+			"/alerts/generic%2Fguardduty", amPayload("a1"), bearer(token), 404, "unknown alert source"},
 		{"only bad alerts", intake.Config{Token: token}, "/alerts/alertmanager", amPayload(""), bearer(token), 400, "usable"},
 	}
 	for _, tc := range tests {
