@@ -201,8 +201,14 @@ func (d *Dispatcher) deliver(ctx context.Context, row store.OutboxRow) {
 		d.settle(ctx, log, row, nil, Permanent(fmt.Errorf("decode payload: %w", err)))
 		return
 	}
-	if err := d.wait(ctx, p, op, row.Lane); err != nil {
-		return // shutting down; the row stays pending
+	if wait := d.pace(p, op, row.Lane); wait > 0 {
+		err := d.db.Write(ctx, func(tx *store.Tx) error {
+			return tx.PaceOutbox(ctx, row.ID, d.opts.Clock.Now().Add(wait))
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Error("pace outbox row", "err", err)
+		}
+		return
 	}
 	claimed := false
 	if err := d.db.Write(ctx, func(tx *store.Tx) (err error) {
@@ -463,22 +469,33 @@ func (d *Dispatcher) backoff(attempts int, err error) time.Duration {
 	return delay + time.Duration(rand.Int64N(int64(delay)/5+1))
 }
 
-// wait paces a call under the platform's published rate limits.
-func (d *Dispatcher) wait(ctx context.Context, p Platform, op Op, lane string) error {
+// pace reserves a call under the platform's published rate limits. It
+// returns how long the call must wait instead; nothing is reserved then. A
+// row that must wait is put back with a later due time rather than holding
+// a worker, so other lanes and platforms keep moving.
+func (d *Dispatcher) pace(p Platform, op Op, lane string) time.Duration {
 	rl, ok := p.(RateLimiter)
 	if !ok || d.opts.Unpaced {
-		return nil
+		return 0
 	}
+	now := d.opts.Clock.Now()
+	var taken []*rate.Reservation
+	var wait time.Duration
 	for i, l := range rl.Limits()[op] {
 		key := p.Name() + "/" + string(op) + "/" + strconv.Itoa(i)
 		if l.PerRoom {
 			key += "/" + lane
 		}
-		if err := d.limiter(key, l).Wait(ctx); err != nil {
-			return err
+		r := d.limiter(key, l).ReserveN(now, 1)
+		taken = append(taken, r)
+		wait = max(wait, r.DelayFrom(now))
+	}
+	if wait > 0 {
+		for _, r := range taken {
+			r.CancelAt(now)
 		}
 	}
-	return nil
+	return wait
 }
 
 func (d *Dispatcher) limiter(key string, l Limit) *rate.Limiter {

@@ -181,6 +181,16 @@ func (tx *Tx) RetryOutbox(ctx context.Context, id int64, next time.Time, reason 
 	return nil
 }
 
+// PaceOutbox makes row id due later without counting an attempt: the
+// platform's rate limit, not a failure, holds it back.
+func (tx *Tx) PaceOutbox(ctx context.Context, id int64, next time.Time) error {
+	_, err := tx.exec(ctx, `UPDATE outbox SET next_at = ? WHERE id = ? AND state = 'pending'`, nanos(next), id)
+	if err != nil {
+		return fmt.Errorf("pace outbox %d: %w", id, err)
+	}
+	return nil
+}
+
 // KillOutbox gives up on row id; it stays in the table as dead with its reason.
 func (tx *Tx) KillOutbox(ctx context.Context, id int64, reason string, at time.Time) error {
 	_, err := tx.exec(ctx, `UPDATE outbox SET state = 'dead', inflight = 0, last_error = ?, done_at = ? WHERE id = ?`,

@@ -42,6 +42,7 @@ type harness struct {
 	srv    *httptest.Server
 	perms  commands.Permissions
 	socket bool
+	paced  bool
 
 	playbookDir string
 	vars        map[string]string
@@ -56,6 +57,9 @@ func withPerms(p commands.Permissions) option { return func(h *harness) { h.perm
 func withPlaybooks(dir string, vars map[string]string) option {
 	return func(h *harness) { h.playbookDir, h.vars = dir, vars }
 }
+
+// withPacing keeps Slack's published rate limits in force (on the fake clock).
+func withPacing() option { return func(h *harness) { h.paced = true } }
 
 // withSocketMode gives the adapter an app-level token, as a team without a
 // public URL configures it.
@@ -93,7 +97,7 @@ func (h *harness) start() {
 		cfg.AppToken = h.fake.AppToken()
 	}
 	h.slack = slackbot.New(cfg)
-	h.disp = bot.NewDispatcher(db, []bot.Platform{h.slack}, bot.DispatcherOptions{Clock: h.clock, Unpaced: true, CallTimeout: 2 * time.Second})
+	h.disp = bot.NewDispatcher(db, []bot.Platform{h.slack}, bot.DispatcherOptions{Clock: h.clock, Unpaced: !h.paced, CallTimeout: 2 * time.Second})
 	var engine *playbooks.Engine
 	h.svc = bot.NewService(db, bot.Options{Platforms: []string{"slack"}, Responders: []string{"URESP1", "slack:URESP2", "discord:42"}, Clock: h.clock,
 		OnAlertIncident: func(ctx context.Context, tx *store.Tx, in bot.Incident, a bot.Alert) ([]bot.Event, error) {

@@ -2,11 +2,13 @@ package slack_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/warroom-bot/warroom/bot"
+	"github.com/warroom-bot/warroom/store"
 )
 
 func alertOf(fp, group, severity, status string) bot.Alert {
@@ -156,4 +158,56 @@ func TestIngestedAlertSurvivesRestart(t *testing.T) {
 	if in := h.incidentRow(1); in.AlertCount != 2 {
 		t.Fatalf("alert count %d", in.AlertCount)
 	}
+}
+
+func TestAlertStormIsPacedNotLost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives 12 minutes of fake time through 1,000 outbox rows")
+	}
+	h := newHarness(t, withPacing())
+	var storm []bot.Alert
+	for i := range 200 {
+		storm = append(storm, bot.Alert{Source: "alertmanager", Fingerprint: "storm-" + strconv.Itoa(i), Status: "firing",
+			Title: "Beaconing from host-" + strconv.Itoa(i), Severity: "high"})
+	}
+	// 200 new incidents within a minute, in a few webhook batches.
+	for i := 0; i < len(storm); i += 50 {
+		if _, err := h.svc.Ingest(context.Background(), storm[i:i+50]); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(10 * time.Second)
+	}
+	creates := func() int { return h.fake.CallCount("conversations.create") }
+	var perMinute []int
+	for minute := 0; minute < 12; minute++ {
+		for range 10 {
+			h.deliver()
+			h.clock.Advance(6 * time.Second)
+		}
+		perMinute = append(perMinute, creates())
+	}
+	// Tier 2 is about 20 a minute (burst 5): never faster, and no 429s needed.
+	for i, n := range perMinute {
+		if limit := 5 + 20*(i+1) + 1; n > limit {
+			t.Fatalf("%d channels created by minute %d, above Slack's tier-2 pace (%d): %v", n, i+1, limit, perMinute)
+		}
+	}
+	if got := len(h.fake.Channels()); got != 200 {
+		t.Fatalf("channels = %d after 12 minutes, want 200 (per minute: %v)", got, perMinute)
+	}
+	if creates() != 200 {
+		t.Errorf("conversations.create called %d times for 200 channels", creates())
+	}
+	seen := map[string]bool{}
+	for _, ch := range h.fake.Channels() {
+		n := strings.SplitN(ch.Name, "-", 3)[1]
+		if seen[n] {
+			t.Fatalf("two channels for incident %s", n)
+		}
+		seen[n] = true
+	}
+	if dead := h.outbox(store.OutboxDead); len(dead) != 0 {
+		t.Fatalf("dead rows: %d", len(dead))
+	}
+	t.Logf("channels created by minute: %v", perMinute)
 }
