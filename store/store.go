@@ -259,6 +259,10 @@ func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 	return tx.tx.QueryRowContext(context.WithoutCancel(ctx), query, args...)
 }
 
+func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(context.WithoutCancel(ctx), query, args...)
+}
+
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	return db.r.QueryRowContext(ctx, query, args...)
 }

@@ -43,6 +43,7 @@ func main() {
 	fs.IntVar(&o.clients, "clients", 16, "concurrent HTTP clients")
 	fs.IntVar(&o.perRequest, "per-request", 1, "alerts per webhook request")
 	fs.StringVar(&o.bin, "bin", "", "warroom binary (default: build ./cmd/warroom)")
+	fs.StringVar(&o.sync, "database-sync", "full", "database_sync of the server: full or normal")
 	fs.DurationVar(&o.wait, "wait-channels", 30*time.Second, "how long to wait for channels after the storm (Slack's tier 2 allows 20 a minute)")
 	fs.Parse(os.Args[2:])
 	if err := runAlerts(context.Background(), o, os.Stdout); err != nil {
@@ -53,7 +54,7 @@ func main() {
 
 type options struct {
 	alerts, fingerprints, clients, perRequest int
-	bin                                       string
+	bin, sync                                 string
 	wait                                      time.Duration
 }
 
@@ -83,11 +84,12 @@ func runAlerts(ctx context.Context, o options, out io.Writer) error {
 	cfg := filepath.Join(dir, "warroom.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: %s
 database: %s
+database_sync: %s
 log_level: warn
 slack: {bot_token: %s, signing_secret: bench, api_url: %s}
 alerts: {token: %s}
 api: {tokens: [%s]}
-`, addr, filepath.Join(dir, "warroom.db"), fake.BotToken(), fake.APIURL(), token, token)), 0o600)
+`, addr, filepath.Join(dir, "warroom.db"), o.sync, fake.BotToken(), fake.APIURL(), token, token)), 0o600)
 	srv := exec.CommandContext(ctx, bin, "serve", "--config", cfg)
 	srv.Stderr = os.Stderr
 	if err := srv.Start(); err != nil {
@@ -131,7 +133,7 @@ api: {tokens: [%s]}
 	wg.Wait()
 	elapsed := time.Since(start)
 	slices.Sort(lat)
-	fmt.Fprintf(out, "alerts: %d in %d requests (%d per request), %d clients, %d fingerprints\n", o.alerts, requests, o.perRequest, o.clients, o.fingerprints)
+	fmt.Fprintf(out, "alerts: %d in %d requests (%d per request), %d clients, %d fingerprints, database_sync %s\n", o.alerts, requests, o.perRequest, o.clients, o.fingerprints, o.sync)
 	fmt.Fprintf(out, "accepted: %.0f alerts/s durably (%.0f requests/s) in %s\n", float64(o.alerts)/elapsed.Seconds(), float64(requests)/elapsed.Seconds(), elapsed.Round(time.Millisecond))
 	fmt.Fprintf(out, "latency to 202: p50 %s  p99 %s  max %s\n", pct(lat, .5), pct(lat, .99), lat[len(lat)-1].Round(time.Microsecond))
 	if n := failed.Load(); n > 0 {

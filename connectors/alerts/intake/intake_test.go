@@ -53,7 +53,7 @@ type env struct {
 	srv *httptest.Server
 }
 
-func newEnv(t *testing.T, cfg intake.Config) *env {
+func newEnv(t testing.TB, cfg intake.Config) *env {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"))
 	if err != nil {
