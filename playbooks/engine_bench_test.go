@@ -27,6 +27,12 @@ func (noop) Run(context.Context, connectors.Call) (map[string]any, error) {
 // persistence (run and step rows, a case-log entry per transition, the
 // progress message edit queued in the outbox) and reports time per step.
 func BenchmarkEngineStep(b *testing.B) {
+	for _, sync := range []string{"full", "normal"} {
+		b.Run("sync="+sync, func(b *testing.B) { benchEngine(b, sync) })
+	}
+}
+
+func benchEngine(b *testing.B, sync string) {
 	const steps = 100
 	var y strings.Builder
 	y.WriteString("name: many\non: {command: many}\nsteps:\n")
@@ -40,7 +46,7 @@ func BenchmarkEngineStep(b *testing.B) {
 		b.Fatal(diags)
 	}
 	set, _ := playbooks.NewSet(pb)
-	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "w.db"))
+	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "w.db"), store.WithSync(sync))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -216,9 +217,17 @@ func TestOutboxDeliversLaneHeadsInOrder(t *testing.T) {
 
 func BenchmarkCaseLogAppend(b *testing.B) {
 	ctx := context.Background()
-	for _, workers := range []int{1, 8} {
-		b.Run(map[int]string{1: "serial", 8: "parallel8"}[workers], func(b *testing.B) {
-			db := openTest(b)
+	for _, c := range []struct {
+		workers int
+		sync    string
+	}{{1, "full"}, {8, "full"}, {1, "normal"}, {8, "normal"}} {
+		workers := c.workers
+		b.Run(fmt.Sprintf("workers=%d/sync=%s", workers, c.sync), func(b *testing.B) {
+			db, err := Open(ctx, filepath.Join(b.TempDir(), "w.db"), WithSync(c.sync))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
 			in := newIncident(b, db)
 			b.ResetTimer()
 			var wg sync.WaitGroup
