@@ -3,10 +3,11 @@ package execrun
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/warroom-bot/warroom/connectors"
 )
 
 // inputs are a call's with: values, checked and converted.
@@ -52,7 +53,7 @@ func parseInputs(with map[string]any) (*inputs, error) {
 	}
 
 	if v, ok := with["timeout"]; ok && v != nil {
-		d, err := toDuration(v)
+		d, err := connectors.ToDuration(v)
 		if err != nil {
 			return nil, fmt.Errorf("with.timeout: %v", err)
 		}
@@ -88,67 +89,4 @@ func argText(v any) (string, error) {
 		return strconv.FormatFloat(x, 'f', -1, 64), nil
 	}
 	return "", fmt.Errorf("expected text, got %T", v)
-}
-
-// toDuration converts a rendered duration: a time.Duration or the text the
-// playbook engine passes on, which is Go syntax with an optional leading
-// number of days ("1d12h"), as in the config file.
-func toDuration(v any) (time.Duration, error) {
-	switch x := v.(type) {
-	case time.Duration:
-		return x, nil
-	case string:
-		return parseDuration(x)
-	}
-	return 0, fmt.Errorf("expected a duration such as 30s, got %T", v)
-}
-
-// parseDuration parses Go duration syntax extended with a leading whole
-// number of days. It repeats config.ParseDuration because connectors
-// import nothing else of warroom's.
-func parseDuration(s string) (time.Duration, error) {
-	orig := s
-	s = strings.TrimSpace(s)
-	bad := fmt.Errorf("invalid duration %q: want a number with a unit, such as 90s, 15m, 2h30m or 2d", orig)
-	days, rest, hasDays := strings.Cut(s, "d")
-	if !hasDays {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return 0, bad
-		}
-		return d, nil
-	}
-	neg := false
-	switch {
-	case strings.HasPrefix(days, "-"):
-		neg, days = true, days[1:]
-	case strings.HasPrefix(days, "+"):
-		days = days[1:]
-	}
-	n, err := strconv.ParseUint(days, 10, 63) // digits only: no sign, no "_"
-	if err != nil {
-		return 0, bad
-	}
-	const day = 24 * time.Hour
-	if n > uint64(math.MaxInt64/int64(day)) {
-		return 0, fmt.Errorf("invalid duration %q: too large", orig)
-	}
-	total := time.Duration(n) * day
-	if rest != "" {
-		if rest[0] == '-' || rest[0] == '+' {
-			return 0, bad
-		}
-		r, err := time.ParseDuration(rest)
-		if err != nil {
-			return 0, bad
-		}
-		if r > math.MaxInt64-total {
-			return 0, fmt.Errorf("invalid duration %q: too large", orig)
-		}
-		total += r
-	}
-	if neg {
-		total = -total
-	}
-	return total, nil
 }
