@@ -4,6 +4,9 @@ import (
 	"strings"
 
 	"github.com/warroom-bot/warroom/connectors"
+	"github.com/warroom-bot/warroom/connectors/execrun"
+	"github.com/warroom-bot/warroom/connectors/httpreq"
+	"github.com/warroom-bot/warroom/connectors/wait"
 )
 
 // BuiltinSpecs declares the actions the playbook engine itself provides.
@@ -55,53 +58,11 @@ func BuiltinSpecs() []connectors.Spec {
 			},
 			Idempotent: true,
 		},
-		{
-			Name: "http.request",
-			Doc: "Call an HTTP API. Redirects to other hosts are not followed; the " +
-				"response's JSON body becomes outputs.json. Only GET and HEAD are " +
-				"idempotent (see IsIdempotent).",
-			Inputs: []connectors.Field{
-				{Name: "method", Type: connectors.String, Default: "GET", Doc: "HTTP method."},
-				{Name: "url", Type: connectors.String, Required: true, Doc: "Absolute http or https URL."},
-				{Name: "headers", Type: connectors.Map, Doc: "Request headers."},
-				{Name: "json", Type: connectors.Any, Doc: "Request body, sent as JSON."},
-				{Name: "body", Type: connectors.String, Doc: "Raw request body (instead of json)."},
-				{Name: "expect_status", Type: connectors.Int, Default: 0, Doc: "Expected status; 0 means any 2xx."},
-				{Name: "timeout", Type: connectors.Duration, Doc: "Timeout of the request."},
-			},
-			Outputs: []connectors.Field{
-				{Name: "status", Type: connectors.Int, Doc: "HTTP status code."},
-				{Name: "headers", Type: connectors.Map, Doc: "Response headers."},
-				{Name: "json", Type: connectors.Any, Doc: "Response body decoded as JSON, if it was JSON."},
-				{Name: "body", Type: connectors.String, Doc: "Response body, truncated."},
-			},
-		},
-		{
-			Name: "exec.run",
-			Doc: "Run a program listed in config exec.allow with an argument list; " +
-				"never through a shell.",
-			Inputs: []connectors.Field{
-				{Name: "argv", Type: connectors.List, Required: true, Doc: "Program and arguments."},
-				{Name: "timeout", Type: connectors.Duration, Doc: "Time limit."},
-				{Name: "stdin", Type: connectors.String, Doc: "Text fed to the program."},
-			},
-			Outputs: []connectors.Field{
-				{Name: "exit_code", Type: connectors.Int, Doc: "Exit status."},
-				{Name: "stdout", Type: connectors.String, Doc: "Standard output, truncated."},
-				{Name: "stderr", Type: connectors.String, Doc: "Standard error, truncated."},
-				{Name: "stdout_truncated", Type: connectors.Bool, Doc: "Whether stdout was cut."},
-				{Name: "stderr_truncated", Type: connectors.Bool, Doc: "Whether stderr was cut."},
-				{Name: "duration_ms", Type: connectors.Int, Doc: "How long the program ran."},
-			},
-		},
-		{
-			Name: "wait",
-			Doc:  "Pause the run.",
-			Inputs: []connectors.Field{
-				{Name: "duration", Type: connectors.Duration, Required: true, Doc: "How long."},
-			},
-			Idempotent: true,
-		},
+		// The actions that reach outside are the connectors' own: one spec,
+		// used to validate playbooks and by the action itself.
+		httpreq.New(httpreq.Options{}).Spec(),
+		execrun.New(nil).Spec(),
+		wait.New(nil).Spec(),
 	}
 }
 

@@ -15,49 +15,11 @@ import (
 
 	"github.com/warroom-bot/warroom/connectors"
 	"github.com/warroom-bot/warroom/connectors/httpreq"
-	"github.com/warroom-bot/warroom/playbooks"
 )
 
 // TestSpecMatchesPlaybooks holds the action's Spec to the declaration the
 // playbook loader validates with: a drift would let a playbook pass
 // validation with inputs the action does not read, or fail with ones it does.
-func TestSpecMatchesPlaybooks(t *testing.T) {
-	compareSpec(t, httpreq.New(httpreq.Options{}).Spec())
-}
-
-func compareSpec(t *testing.T, got connectors.Spec) {
-	t.Helper()
-	var want connectors.Spec
-	found := false
-	for _, s := range playbooks.BuiltinSpecs() {
-		if s.Name == got.Name {
-			want, found = s, true
-		}
-	}
-	if !found {
-		t.Fatalf("playbooks.BuiltinSpecs has no %q", got.Name)
-	}
-	if got.Doc != want.Doc {
-		t.Errorf("Doc = %q, playbooks has %q", got.Doc, want.Doc)
-	}
-	if got.Destructive != want.Destructive || got.Idempotent != want.Idempotent {
-		t.Errorf("Destructive, Idempotent = %v, %v; playbooks has %v, %v", got.Destructive, got.Idempotent, want.Destructive, want.Idempotent)
-	}
-	compareFields(t, "Inputs", got.Inputs, want.Inputs)
-	compareFields(t, "Outputs", got.Outputs, want.Outputs)
-}
-
-func compareFields(t *testing.T, what string, got, want []connectors.Field) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("%s: %d fields, playbooks has %d", what, len(got), len(want))
-	}
-	for i := range min(len(got), len(want)) {
-		if !reflect.DeepEqual(got[i], want[i]) {
-			t.Errorf("%s[%d] = %+v, playbooks has %+v", what, i, got[i], want[i])
-		}
-	}
-}
 
 // recorder is a test server that remembers the last request it saw.
 type recorder struct {
