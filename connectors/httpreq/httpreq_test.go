@@ -17,10 +17,6 @@ import (
 	"github.com/warroom-bot/warroom/connectors/httpreq"
 )
 
-// TestSpecMatchesPlaybooks holds the action's Spec to the declaration the
-// playbook loader validates with: a drift would let a playbook pass
-// validation with inputs the action does not read, or fail with ones it does.
-
 // recorder is a test server that remembers the last request it saw.
 type recorder struct {
 	*httptest.Server
