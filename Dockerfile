@@ -4,8 +4,8 @@
 # docker run -p 8080:8080 -v warroom-data:/var/lib/warroom \
 #   -e SLACK_BOT_TOKEN -e SLACK_SIGNING_SECRET warroom
 #
-# With no Slack variables set, warroom serves its built-in local platform on
-# port 8080. Mount your own file over /etc/warroom/warroom.yaml to change
+# With no Slack variables set, warroom runs without a chat platform (health,
+# metrics, alert intake) on port 8080. Mount your own file over /etc/warroom/warroom.yaml to change
 # more than the Slack secrets.
 
 # Build stage: golang on Debian bookworm carries gcc and libc6-dev, which

@@ -90,6 +90,7 @@ func NewRouter(svc *bot.Service, perms Permissions, log *slog.Logger) *Router {
 	}
 	r := &Router{svc: svc, perms: perms, log: log, commands: map[string]Handler{}}
 	r.Register("incident", r.incident)
+	r.Register("enrich", r.enrich)
 	return r
 }
 

@@ -210,8 +210,8 @@ type AlertsConfig struct {
 	// GroupBy lists the alert labels whose values together decide which
 	// alerts belong to the same incident.
 	GroupBy []string `yaml:"group_by"`
-	// GroupWindow is how long after the first alert further matching
-	// alerts are folded into the same incident.
+	// GroupWindow is how long after an incident's last alert further
+	// alerts of its group still fold into it.
 	GroupWindow Duration `yaml:"group_window"`
 	// MaxBody caps the size of a webhook request body.
 	MaxBody Size `yaml:"max_body"`

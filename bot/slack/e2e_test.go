@@ -366,3 +366,17 @@ func TestTakenNameGetsSuffix(t *testing.T) {
 		t.Fatalf("room name %q, want inc-1-outage-2", ch.Name)
 	}
 }
+
+func TestEnrichRecognisesIndicators(t *testing.T) {
+	h := newHarness(t)
+	r := h.command("U1", "CGENERAL", "/enrich", "203.0.113[.]7 hxxps://evil.example[.]com/x 10.0.0.5 banana")
+	got := r.all()
+	for _, want := range []string{"203.0.113.7", "documentation address", "https://evil.example.com/x", "url", "10.0.0.5", "private address", "banana", "not an indicator", "No threat-intel sources"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("answer lacks %q:\n%s", want, got)
+		}
+	}
+	if r := h.command("U1", "CGENERAL", "/enrich", ""); !strings.Contains(r.all(), "Usage: /enrich") {
+		t.Errorf("no usage: %s", r.all())
+	}
+}
