@@ -21,7 +21,7 @@ var exampleEnv = map[string]string{
 	"SLACK_BOT_TOKEN":            "xoxb-0000-1111-examplebottoken",
 	"SLACK_SIGNING_SECRET":       "0123456789abcdef0123456789abcdef",
 	"SLACK_APP_TOKEN":            "xapp-1-A0000-1111-exampleapptoken",
-	"WARROOM_ALERT_TOKEN":       "alerts-token-0123456789",
+	"WARROOM_ALERT_TOKEN":        "alerts-token-0123456789",
 	"ALERTMANAGER_WEBHOOK_TOKEN": "alertmanager-token-0123456789",
 	"GRAFANA_WEBHOOK_SECRET":     "grafana-secret-0123456789",
 	"VT_API_KEY":                 "vt-key-0123456789",
