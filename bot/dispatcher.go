@@ -290,6 +290,9 @@ func (d *Dispatcher) call(ctx context.Context, p Platform, row store.OutboxRow, 
 		return nil, p.SetTopic(ctx, r, *c.Topic)
 	case OpPost:
 		r, err := room()
+		if c.Channel != "" {
+			r, err = RoomRef{Platform: row.Platform, ID: c.Channel}, nil
+		}
 		if err != nil || c.Message == nil {
 			return nil, errors.Join(err, errorIf(c.Message == nil, "post without a message"))
 		}

@@ -40,6 +40,7 @@ type call struct {
 	Topic    *Topic    `json:"topic,omitempty"`     // set_topic
 	ReplyTo  string    `json:"reply_to,omitempty"`  // respond
 	LinkRoom bool      `json:"link_room,omitempty"` // respond: add a link to the incident's room
+	Channel  string    `json:"channel,omitempty"`   // post: a channel outside incidents (digests)
 }
 
 // messageKey names a bot message of an incident, e.g. "INC-4/summary".
@@ -60,7 +61,10 @@ func enqueue(ctx context.Context, tx *store.Tx, now time.Time, platform string, 
 		return fmt.Errorf("enqueue %s: %w", op, err)
 	}
 	lane := incidentLane(platform, incidentID)
-	if incidentID == 0 {
+	switch {
+	case c.Channel != "":
+		lane = platform + "/channel/" + c.Channel
+	case incidentID == 0:
 		lane = platform + "/direct"
 	}
 	if op == OpUpdate && c.Key != "" {

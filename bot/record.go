@@ -84,3 +84,27 @@ func (s *Service) recordEvents(ctx context.Context, tx *store.Tx, now time.Time,
 	}
 	return nil
 }
+
+// PostChannel queues a message for a channel outside any incident (a
+// digest's channel). claim, if not nil, runs first in the same transaction
+// and may decline the post (another process already made it): the claim
+// and the post commit together. It reports whether the post was queued.
+func (s *Service) PostChannel(ctx context.Context, platform, channel string, msg Message, claim func(tx *store.Tx) (bool, error)) (bool, error) {
+	now := s.opts.Clock.Now().UTC()
+	posted := false
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		if claim != nil {
+			ok, err := claim(tx)
+			if err != nil || !ok {
+				return err
+			}
+		}
+		posted = true
+		return enqueue(ctx, tx, now, platform, 0, OpPost, call{Message: &msg, Channel: channel})
+	})
+	if err != nil {
+		return false, fmt.Errorf("post to %s: %w", channel, err)
+	}
+	s.opts.Notify()
+	return posted, nil
+}

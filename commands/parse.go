@@ -24,6 +24,7 @@ type IncidentCmd struct {
 	Status   string
 	Private  bool
 	All      bool
+	Post     bool   // digest: post for everyone instead of privately
 	User     string // assign: platform user id, or "me"
 	Text     string // note text, close summary
 }
@@ -54,12 +55,13 @@ var incidentUsage = map[string]string{
 	"timeline": "/incident timeline [INC-N]",
 	"close":    "/incident close [INC-N] [summary]",
 	"reopen":   "/incident reopen INC-N",
+	"digest":   "/incident digest [--post]",
 }
 
 // aliases are other words people type for a subcommand.
 var aliases = map[string]string{"": "help", "open": "new", "ls": "list", "sev": "severity", "info": "show"}
 
-var incidentOrder = []string{"new", "list", "show", "status", "severity", "assign", "note", "timeline", "close", "reopen"}
+var incidentOrder = []string{"new", "list", "show", "status", "severity", "assign", "note", "timeline", "close", "reopen", "digest"}
 
 // IncidentUsage is the full usage text of /incident.
 func IncidentUsage() string {
@@ -108,6 +110,14 @@ func ParseIncident(text string) (IncidentCmd, error) {
 				return cmd, usageErr("list", "unexpected %q", w)
 			}
 			cmd.All = true
+		}
+		return cmd, nil
+	case "digest":
+		for _, w := range strings.Fields(rest) {
+			if w != "--post" {
+				return cmd, usageErr("digest", "unexpected %q", w)
+			}
+			cmd.Post = true
 		}
 		return cmd, nil
 	}

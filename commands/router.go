@@ -81,6 +81,12 @@ type Router struct {
 	log      *slog.Logger
 	commands map[string]Handler
 	engine   *playbooks.Engine
+	digest   func(ctx context.Context, platform string) (bot.Message, error)
+}
+
+// UseDigest answers /incident digest with the digest digest builds now.
+func (r *Router) UseDigest(digest func(ctx context.Context, platform string) (bot.Message, error)) {
+	r.digest = digest
 }
 
 // NewRouter returns a router with the /incident command registered.
@@ -211,7 +217,7 @@ func (r *Router) incident(ctx context.Context, req bot.Request) (bot.Reply, erro
 	}
 	actor := req.Actor()
 	switch cmd.Sub {
-	case "help", "new", "list":
+	case "help", "new", "list", "digest":
 		if err := r.check(ctx, actor, "incident "+cmd.Sub, 0); err != nil {
 			return bot.Reply{}, err
 		}
@@ -230,6 +236,15 @@ func (r *Router) incident(ctx context.Context, req bot.Request) (bot.Reply, erro
 		return text("Opening %s (%s): %s. Its channel link follows in a moment.", in.Ref(), in.Severity, in.Title), nil
 	case "list":
 		return r.list(ctx, cmd.All)
+	case "digest":
+		if r.digest == nil {
+			return bot.Reply{}, &bot.UserError{Msg: "No digest is configured (digests: in the config)."}
+		}
+		m, err := r.digest(ctx, req.Platform)
+		if err != nil {
+			return bot.Reply{}, err
+		}
+		return bot.Reply{Message: m, Public: cmd.Post}, nil
 	}
 	id, err := r.target(ctx, req, cmd)
 	if err != nil {

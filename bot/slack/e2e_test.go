@@ -380,3 +380,23 @@ func TestEnrichRecognisesIndicators(t *testing.T) {
 		t.Errorf("no usage: %s", r.all())
 	}
 }
+
+func TestIncidentDigestCommand(t *testing.T) {
+	h := newHarness(t)
+	h.incident("U1", "CGENERAL", "new Ransomware on FS01 --sev critical")
+	h.incident("U1", "CGENERAL", "new Phishing --sev low")
+	r := h.command("U1", "CGENERAL", "/incident", "digest")
+	if r.ResponseType != "ephemeral" || !strings.Contains(r.all(), "2 open") || !strings.Contains(r.all(), "2 opened") ||
+		!strings.Contains(r.all(), h.room(1).ID) {
+		t.Fatalf("digest: %s %s", r.ResponseType, r.all())
+	}
+	if i, j := strings.Index(r.all(), "Ransomware"), strings.Index(r.all(), "Phishing"); i < 0 || j < i {
+		t.Errorf("the critical incident is not first:\n%s", r.all())
+	}
+	if r := h.command("U1", "CGENERAL", "/incident", "digest --post"); r.ResponseType != "in_channel" {
+		t.Errorf("--post answered %q", r.ResponseType)
+	}
+	if r := h.command("U1", "CGENERAL", "/incident", "digest now"); !strings.Contains(r.all(), "Usage: /incident digest") {
+		t.Errorf("bad argument: %s", r.all())
+	}
+}

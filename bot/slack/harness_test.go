@@ -20,6 +20,7 @@ import (
 	"github.com/warroom-bot/warroom/commands"
 	"github.com/warroom-bot/warroom/connectors"
 	"github.com/warroom-bot/warroom/connectors/httpreq"
+	"github.com/warroom-bot/warroom/digests"
 	"github.com/warroom-bot/warroom/internal/fakeclock"
 	"github.com/warroom-bot/warroom/playbooks"
 	"github.com/warroom-bot/warroom/store"
@@ -112,6 +113,11 @@ func (h *harness) start() {
 		}
 	}
 	router = commands.NewRouter(h.svc, h.perms, nil)
+	router.UseDigest(func(ctx context.Context, platform string) (bot.Message, error) {
+		now := h.clock.Now()
+		d, err := digests.Build(ctx, db, "morning", platform, digests.Filter{}, now.Add(-24*time.Hour), now, time.UTC)
+		return d.Message(), err
+	})
 	if h.playbookDir != "" {
 		actions := connectors.NewRegistry()
 		actions.Register(httpreq.New(httpreq.Options{}))

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	_ "time/tzdata" // digest schedules name time zones; the static image has no zoneinfo
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -26,6 +27,7 @@ Usage:
   warroom incident show INC-N [--json]      show one incident and its timeline
   warroom playbook validate PATH...         check playbooks; file:line:col per problem
   warroom audit verify                      check the case log's hash chain
+  warroom digest NAME --dry-run             print a configured digest as it would be posted now
   warroom alerts replay FILE --source S     parse a saved alert payload and post it to the server
   warroom ioc extract < TEXT                print the indicators in TEXT as JSON lines
   warroom healthcheck                       exit 0 if the local server answers /healthz
@@ -75,6 +77,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdAudit(ctx, rest, stdout, stderr)
 	case "playbook":
 		return cmdPlaybook(ctx, rest, stdout, stderr)
+	case "digest":
+		return cmdDigest(ctx, rest, stdout, stderr)
 	case "alerts":
 		return cmdAlerts(ctx, rest, stdout, stderr)
 	case "ioc":

@@ -357,3 +357,24 @@ func TestAlertsReplay(t *testing.T) {
 		t.Fatalf("replay: %v\n%s", err, out)
 	}
 }
+
+func TestDigestDryRun(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "w.db")
+	seed(t, dbPath)
+	cfg := writeConfig(t, "database: "+dbPath+"\ndigests:\n  - name: morning\n    schedule: \"CRON_TZ=Europe/Berlin 0 9 * * 1-5\"\n    channel: slack:C0SECOPS\n")
+	out, _, err := runCLI(t, "digest", "morning", "--dry-run", "--config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"morning digest", "2 open", "INC-1", "INC-2", "commander slack:ULEAD", "CET"} {
+		if !strings.Contains(out, want) && !(want == "CET" && strings.Contains(out, "CEST")) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "INC-3") {
+		t.Errorf("a closed incident is in the digest:\n%s", out)
+	}
+	if _, _, err := runCLI(t, "digest", "evening", "--dry-run", "--config", cfg); err == nil || !strings.Contains(err.Error(), "evening") {
+		t.Errorf("unknown digest: %v", err)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/warroom-bot/warroom/config"
 	"github.com/warroom-bot/warroom/connectors/alerts"
 	"github.com/warroom-bot/warroom/connectors/alerts/intake"
+	"github.com/warroom-bot/warroom/digests"
 	"github.com/warroom-bot/warroom/playbooks"
 	"github.com/warroom-bot/warroom/store"
 )
@@ -68,6 +69,7 @@ type app struct {
 	dispatcher *bot.Dispatcher
 	slack      *slackbot.Adapter
 	engine     *playbooks.Engine
+	digests    *digests.Scheduler
 	handler    http.Handler
 }
 
@@ -147,6 +149,23 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		a.router.UsePlaybooks(a.engine)
 		log.Info("playbooks loaded", "dir", cfg.Playbooks, "count", len(set.All()))
 	}
+
+	jobs, reminders, err := digests.FromConfig(cfg, names)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if len(jobs) > 0 || reminders.QuietAfter > 0 || reminders.UnassignedAfter > 0 {
+		a.digests = digests.NewScheduler(a.svc, jobs, reminders, log)
+	}
+	a.router.UseDigest(func(ctx context.Context, platform string) (bot.Message, error) {
+		job := defaultJob
+		if len(jobs) > 0 {
+			job = jobs[0]
+		}
+		d, err := digestNow(ctx, db, job, platform, time.Now())
+		return d.Message(), err
+	})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
@@ -259,6 +278,9 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { a.dispatcher.Run(runCtx) })
 	if a.engine != nil {
 		wg.Go(func() { a.engine.Run(runCtx, 2*time.Second) })
+	}
+	if a.digests != nil {
+		wg.Go(func() { a.digests.Run(runCtx, 30*time.Second) })
 	}
 	if a.slack != nil {
 		wg.Go(func() { a.checkSlack(runCtx) })
