@@ -27,6 +27,10 @@ type Permissions struct {
 	// Groups lists the members of a group on a platform; nil means roles
 	// hold users only.
 	Groups func(ctx context.Context, platform, group string) ([]string, error)
+	// HasRole, if set, is asked first: it answers for memberships a platform
+	// knows itself, such as a local account's configured role or a Discord
+	// member's role ids, which no member list of Roles can express.
+	HasRole func(ctx context.Context, actor, role string) bool
 }
 
 // required returns the role needed for a command path: the most specific
@@ -49,6 +53,9 @@ func (p Permissions) Allowed(ctx context.Context, actor, role string) bool {
 	platform, user := bot.SplitActor(actor)
 	if platform == "" {
 		return false
+	}
+	if p.HasRole != nil && p.HasRole(ctx, actor, role) {
+		return true
 	}
 	for _, m := range p.Roles[role] {
 		if m == actor || m == user {

@@ -271,6 +271,10 @@ type ConnectorConfig struct {
 	Files []string `yaml:"files"`
 	// Options holds connector-specific settings.
 	Options map[string]string `yaml:"options"`
+	// TLP is the Traffic Light Protocol level of what this source returns:
+	// "red" results stay in the case log and dashboard, "amber" ones go only
+	// to private incident channels; empty or "green"/"clear" go anywhere.
+	TLP string `yaml:"tlp"`
 }
 
 // setDefaults gives connectors listed in the file their default values

@@ -448,6 +448,11 @@ func (v *validator) connectors() {
 				v.errf(index(p+".files", i), "empty path")
 			}
 		}
+		switch strings.ToLower(cc.TLP) {
+		case "", "clear", "white", "green", "amber", "amber+strict", "red":
+		default:
+			v.errf(p+".tlp", "unknown TLP level %q: use clear, green, amber, amber+strict or red", cc.TLP)
+		}
 	}
 }
 
