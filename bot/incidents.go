@@ -82,6 +82,11 @@ type Options struct {
 	// same transaction. The playbook engine queues its alert-triggered runs
 	// here, so a crash after the 202 cannot lose them.
 	OnAlertIncident func(ctx context.Context, tx *store.Tx, in Incident, a Alert) ([]Event, error)
+	// OnOpen, if set, is called inside the transaction that opens any
+	// incident, with the alert that opened it (nil when a person did); the
+	// events it returns are recorded in that transaction. Enrichment queues
+	// its lookups here, so no incident misses them.
+	OnOpen func(ctx context.Context, tx *store.Tx, in Incident, a *Alert) ([]Event, error)
 	Clock           Clock
 	Logger          *slog.Logger
 	// Notify is called after a write that queued outbox rows (the
@@ -176,6 +181,9 @@ func (s *Service) Open(ctx context.Context, actor string, n NewIncident) (Incide
 				return err
 			}
 		}
+		if err := s.onOpen(ctx, tx, now, in, nil); err != nil {
+			return err
+		}
 		if n.ReplyTo != "" {
 			msg := Message{Text: fmt.Sprintf("%s opened: %s", in.Ref(), in.Title)}
 			if err := enqueue(ctx, tx, now, n.ReplyPlatform, in.ID, OpRespond, call{Message: &msg, ReplyTo: n.ReplyTo, LinkRoom: true}); err != nil {
@@ -190,6 +198,18 @@ func (s *Service) Open(ctx context.Context, actor string, n NewIncident) (Incide
 	s.opts.Logger.Info("incident opened", "incident", in.Ref(), "severity", in.Severity, "actor", actor)
 	s.opts.Notify()
 	return in, nil
+}
+
+// onOpen runs the OnOpen hook and records its events.
+func (s *Service) onOpen(ctx context.Context, tx *store.Tx, now time.Time, in Incident, a *Alert) error {
+	if s.opts.OnOpen == nil {
+		return nil
+	}
+	events, err := s.opts.OnOpen(ctx, tx, in, a)
+	if err != nil {
+		return err
+	}
+	return s.recordEvents(ctx, tx, now, events)
 }
 
 // openRoom queues the calls that give an incident its room on one platform:

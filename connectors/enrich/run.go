@@ -1,0 +1,189 @@
+package enrich
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/warroom-bot/warroom/connectors/ioc"
+)
+
+// Configured is a source with the settings that apply to it.
+type Configured struct {
+	Source Source
+	// Timeout bounds one lookup (not the wait for a rate-limit slot);
+	// zero means DefaultTimeout.
+	Timeout time.Duration
+	// Limit, if set, spaces lookups out: a lookup waits for a slot rather
+	// than failing, because a public VirusTotal key allows 4 a minute and a
+	// late answer is worth more than an error.
+	Limit *rate.Limiter
+	// TTL is how long an answer is cached; zero means DefaultTTL, negative
+	// means never cached.
+	TTL time.Duration
+	// TLP is the sharing level of the source's answers unless an answer
+	// says otherwise.
+	TLP string
+}
+
+// DefaultTimeout and DefaultTTL apply where a source's config says nothing.
+const (
+	DefaultTimeout = 10 * time.Second
+	DefaultTTL     = 6 * time.Hour
+)
+
+// Cache keeps answers between lookups. Errors are never cached.
+type Cache interface {
+	Get(ctx context.Context, source string, ind ioc.Indicator) (Result, bool)
+	Put(ctx context.Context, source string, ind ioc.Indicator, r Result, ttl time.Duration)
+}
+
+// Enricher looks indicators up in every source at once.
+type Enricher struct {
+	sources []Configured
+	cache   Cache
+}
+
+// New returns an Enricher over sources; cache may be nil.
+func New(sources []Configured, cache Cache) *Enricher {
+	return &Enricher{sources: sources, cache: cache}
+}
+
+// Sources names the configured sources, in order.
+func (e *Enricher) Sources() []string {
+	names := make([]string, len(e.sources))
+	for i, c := range e.sources {
+		names[i] = c.Source.Name()
+	}
+	return names
+}
+
+// Pending counts the lookups Run would make for inds (with extra sources):
+// one per indicator and source that supports it.
+func (e *Enricher) Pending(inds []ioc.Indicator, extra ...Configured) int {
+	n := 0
+	for _, c := range append(e.sources[:len(e.sources):len(e.sources)], extra...) {
+		for _, ind := range inds {
+			if c.Source.Supports(ind) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// Run looks every indicator up in every source that supports it, all at
+// once, and calls each with every answer as it arrives (never two calls at
+// a time, so each need not lock). A source that fails or times out gives a
+// Result with Error set; Run itself returns when every lookup has answered
+// or ctx ends. extra sources (such as the history of the incident asking)
+// join the configured ones for this run only.
+func (e *Enricher) Run(ctx context.Context, inds []ioc.Indicator, each func(ioc.Indicator, Result), extra ...Configured) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, c := range append(e.sources[:len(e.sources):len(e.sources)], extra...) {
+		for _, ind := range inds {
+			if !c.Source.Supports(ind) {
+				continue
+			}
+			wg.Go(func() {
+				r := e.lookup(ctx, c, ind)
+				mu.Lock()
+				defer mu.Unlock()
+				each(ind, r)
+			})
+		}
+	}
+	wg.Wait()
+}
+
+func (e *Enricher) lookup(ctx context.Context, c Configured, ind ioc.Indicator) Result {
+	name := c.Source.Name()
+	ttl := c.TTL
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	if e.cache != nil && ttl > 0 {
+		if r, ok := e.cache.Get(ctx, name, ind); ok {
+			r.Cached = true
+			return r
+		}
+	}
+	if c.Limit != nil {
+		if err := c.Limit.Wait(ctx); err != nil {
+			return failed(name, c.TLP, fmt.Errorf("still waiting for a rate-limit slot: %w", err))
+		}
+	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r, err := c.Source.Lookup(lctx, ind)
+	if err != nil {
+		if lctx.Err() != nil && ctx.Err() == nil {
+			err = errTimeout
+		}
+		return failed(name, c.TLP, err)
+	}
+	r.Source = name
+	if r.Verdict == "" {
+		r.Verdict = Unknown
+	}
+	if r.TLP == "" {
+		r.TLP = c.TLP
+	}
+	r.TLP = NormalTLP(r.TLP)
+	if e.cache != nil && ttl > 0 {
+		e.cache.Put(ctx, name, ind, r, ttl)
+	}
+	return r
+}
+
+var errTimeout = errors.New("timeout")
+
+// failed turns a lookup error into the Result shown for it: the error text
+// on one line, short enough for a chat message.
+func failed(source, tlp string, err error) Result {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	if errors.Is(err, context.DeadlineExceeded) {
+		msg = "timeout"
+	}
+	if len(msg) > 160 {
+		msg = msg[:160] + "…"
+	}
+	return Result{Source: source, Verdict: Unknown, Score: NoScore, TLP: NormalTLP(tlp), Error: msg}
+}
+
+// NormalTLP spells a TLP level the one way warroom compares it: "red",
+// "amber", "green", "clear" (TLP 2.0; "white" is TLP 1's "clear"), or ""
+// for none.
+func NormalTLP(tlp string) string {
+	t := strings.ToLower(strings.TrimSpace(tlp))
+	t = strings.TrimPrefix(t, "tlp:")
+	switch t {
+	case "white":
+		return "clear"
+	case "amber+strict":
+		return "amber"
+	}
+	return t
+}
+
+// Shareable reports whether a result of level tlp may be shown in a chat
+// room: red never, amber only in a private room.
+func Shareable(tlp string, privateRoom bool) bool {
+	switch NormalTLP(tlp) {
+	case "red":
+		return false
+	case "amber":
+		return privateRoom
+	}
+	return true
+}

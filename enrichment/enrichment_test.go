@@ -1,0 +1,517 @@
+package enrichment
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/warroom-bot/warroom/bot"
+	"github.com/warroom-bot/warroom/connectors/enrich"
+	"github.com/warroom-bot/warroom/connectors/ioc"
+	"github.com/warroom-bot/warroom/store"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// room is a chat platform that keeps what it is sent, so tests can read the
+// enrichment message as a responder would see it.
+type room struct {
+	mu       sync.Mutex
+	messages map[string]bot.Message // message id → latest content
+	order    []string
+	changed  chan struct{}
+}
+
+func newRoom() *room { return &room{messages: map[string]bot.Message{}, changed: make(chan struct{}, 1)} }
+
+func (r *room) Name() string { return "fake" }
+func (r *room) CreateRoom(_ context.Context, s bot.RoomSpec) (bot.RoomRef, error) {
+	return bot.RoomRef{Platform: "fake", ID: fmt.Sprintf("C%d", s.IncidentID), Name: s.Name}, nil
+}
+func (r *room) Invite(context.Context, bot.RoomRef, []string) error         { return nil }
+func (r *room) SetTopic(context.Context, bot.RoomRef, bot.Topic) error      { return nil }
+func (r *room) Archive(context.Context, bot.RoomRef) error                  { return nil }
+func (r *room) Post(_ context.Context, room bot.RoomRef, m bot.Message) (bot.MessageRef, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id := fmt.Sprintf("m%d", len(r.order)+1)
+	r.order = append(r.order, id)
+	r.messages[id] = m
+	r.signal()
+	return bot.MessageRef{Room: room, ID: id}, nil
+}
+func (r *room) Update(_ context.Context, ref bot.MessageRef, m bot.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.messages[ref.ID] = m
+	r.signal()
+	return nil
+}
+func (r *room) signal() {
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+// enrichment returns the latest content of the enrichment messages posted.
+func (r *room) enrichment() []bot.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []bot.Message
+	for _, id := range r.order {
+		if m := r.messages[id]; m.Title == "Enrichment" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// source is a configurable fake Source.
+type source struct {
+	name   string
+	types  []ioc.Type
+	answer func(ctx context.Context, ind ioc.Indicator) (enrich.Result, error)
+	calls  atomic.Int64
+}
+
+func (s *source) Name() string { return s.name }
+func (s *source) Supports(ind ioc.Indicator) bool {
+	for _, t := range s.types {
+		if t == ind.Type {
+			return true
+		}
+	}
+	return false
+}
+func (s *source) Lookup(ctx context.Context, ind ioc.Indicator) (enrich.Result, error) {
+	s.calls.Add(1)
+	return s.answer(ctx, ind)
+}
+
+func fixed(v enrich.Verdict, score int, reason string) func(context.Context, ioc.Indicator) (enrich.Result, error) {
+	return func(context.Context, ioc.Indicator) (enrich.Result, error) {
+		return enrich.Result{Verdict: v, Score: score, Reason: reason}, nil
+	}
+}
+
+type env struct {
+	db     *store.DB
+	svc    *bot.Service
+	disp   *bot.Dispatcher
+	worker *Worker
+	room   *room
+}
+
+func newEnv(t testing.TB, sources []enrich.Configured, opts ...func(*Options)) *env {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), store.WithSync("normal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e := &env{db: db, room: newRoom()}
+	e.disp = bot.NewDispatcher(db, []bot.Platform{e.room}, bot.DispatcherOptions{Unpaced: true})
+	o := Options{Enricher: enrich.New(sources, Cache{DB: db})}
+	for _, f := range opts {
+		f(&o)
+	}
+	e.svc = bot.NewService(db, bot.Options{
+		Platforms: []string{"fake"},
+		Notify:    func() { e.disp.Notify(); e.worker.Notify() },
+		OnOpen: func(ctx context.Context, tx *store.Tx, in bot.Incident, a *bot.Alert) ([]bot.Event, error) {
+			return e.worker.OnOpen(ctx, tx, in, a)
+		},
+	})
+	o.Service = e.svc
+	e.worker = New(o)
+	return e
+}
+
+// settle runs queued jobs and delivers the outbox.
+func (e *env) settle(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.worker.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		n, err := e.disp.RunOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+func (e *env) ingest(t testing.TB, a bot.Alert) bot.Incident {
+	t.Helper()
+	if a.Fingerprint == "" {
+		a.Fingerprint = a.Title
+	}
+	a.Source, a.Status = "test", "firing"
+	if a.Severity == "" {
+		a.Severity = "high"
+	}
+	res, err := e.svc.Ingest(context.Background(), []bot.Alert{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := store.ParseRef(res[0].Incident)
+	in, err := e.svc.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func (e *env) entries(t testing.TB, id int64, kind string) []store.Entry {
+	t.Helper()
+	all, err := e.db.Entries(context.Background(), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []store.Entry
+	for _, en := range all {
+		if en.Kind == kind {
+			out = append(out, en)
+		}
+	}
+	return out
+}
+
+var ipTypes = []ioc.Type{ioc.TypeIPv4, ioc.TypeIPv6}
+
+func TestAlertIncidentIsEnrichedAndLogged(t *testing.T) {
+	intel := &source{name: "intel", types: append(ipTypes, ioc.TypeDomain, ioc.TypeSHA256), answer: func(_ context.Context, ind ioc.Indicator) (enrich.Result, error) {
+		if ind.Value == "45.155.205.233" {
+			return enrich.Result{Verdict: enrich.Malicious, Score: 90, Reason: "C2 server", Link: "https://intel.example/ip/45.155.205.233"}, nil
+		}
+		return enrich.Result{Verdict: enrich.Clean, Score: 0}, nil
+	}}
+	e := newEnv(t, []enrich.Configured{{Source: intel}}, func(o *Options) {
+		o.Buttons = func(id int64, ind ioc.Indicator) []bot.Button {
+			return []bot.Button{{ID: "playbook.run", Label: "Block IP", Value: "block-ip|" + store.FormatRef(id) + "|" + ind.Value}}
+		}
+	})
+	in := e.ingest(t, bot.Alert{
+		Title:       "Beacon from host-42 to 45.155.205.233",
+		Description: "DNS lookups of evil-updates.com",
+		Labels:      map[string]string{"host": "host-42", "dst_ip": "45.155.205.233"},
+		Observables: []bot.Observable{{Type: "hostname", Value: "HOST-42"}, {Type: "ipv4", Value: "not an ip"}},
+	})
+	e.settle(t)
+
+	msgs := e.room.enrichment()
+	if len(msgs) != 1 {
+		t.Fatalf("want one enrichment message, got %d", len(msgs))
+	}
+	m := msgs[0]
+	text := render(m)
+	for _, want := range []string{
+		"ipv4 45.155.205.233 — MALICIOUS", "intel: malicious (90) C2 server",
+		"domain evil-updates.com — CLEAN", "hostname host-42 — UNKNOWN", "history: not seen in earlier incidents",
+		"all sources answered",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("message lacks %q:\n%s", want, text)
+		}
+	}
+	if len(m.Buttons) != 1 || m.Buttons[0].Label != "Block IP" || !strings.HasSuffix(m.Buttons[0].Value, "|45.155.205.233") {
+		t.Errorf("buttons = %+v, want Block IP for the malicious address only", m.Buttons)
+	}
+	// Every answer is a case-log entry: intel for the IP and the domain,
+	// history for all three indicators.
+	if got := len(e.entries(t, in.ID, "enrichment.result")); got != 5 {
+		t.Errorf("%d enrichment.result entries, want 5", got)
+	}
+	if got := len(e.entries(t, in.ID, "enrichment.requested")); got != 1 {
+		t.Errorf("%d enrichment.requested entries, want 1", got)
+	}
+
+	// A second incident with the same address learns of the first, and the
+	// cached intel answer saves a second call.
+	e.ingest(t, bot.Alert{Title: "Outbound to 45.155.205.233 again", Fingerprint: "other"})
+	e.settle(t)
+	msgs = e.room.enrichment()
+	if len(msgs) != 2 {
+		t.Fatalf("want two enrichment messages, got %d", len(msgs))
+	}
+	if text := render(msgs[1]); !strings.Contains(text, "history: seen in INC-1 (open)") {
+		t.Errorf("second incident does not name the first:\n%s", text)
+	}
+	if n := intel.calls.Load(); n != 2 {
+		t.Errorf("intel called %d times, want 2 (the repeat comes from the cache)", n)
+	}
+}
+
+func TestIncidentWithoutIndicatorsGetsNoMessage(t *testing.T) {
+	e := newEnv(t, nil)
+	if _, err := e.svc.Open(context.Background(), "slack:U1", bot.NewIncident{Title: "Laptop stolen"}); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(t)
+	if msgs := e.room.enrichment(); len(msgs) != 0 {
+		t.Errorf("got %d enrichment messages for an incident with no indicators", len(msgs))
+	}
+}
+
+// TestSlowSourceDoesNotHoldOthers: a source that hangs (as one sleeping
+// 10 s would) must not keep the fast sources' answers out of chat.
+func TestSlowSourceDoesNotHoldOthers(t *testing.T) {
+	release := make(chan struct{})
+	slow := &source{name: "slow", types: ipTypes, answer: func(ctx context.Context, ind ioc.Indicator) (enrich.Result, error) {
+		select {
+		case <-release:
+			return enrich.Result{Verdict: enrich.Suspicious, Score: 40, Reason: "late"}, nil
+		case <-ctx.Done():
+			return enrich.Result{}, ctx.Err()
+		}
+	}}
+	fast := &source{name: "fast", types: ipTypes, answer: fixed(enrich.Malicious, 80, "known bad")}
+	e := newEnv(t, []enrich.Configured{{Source: slow, Timeout: time.Minute}, {Source: fast}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() { e.worker.Run(ctx, time.Hour) })
+	wg.Go(func() { e.disp.Run(ctx) })
+
+	if _, err := e.svc.Open(ctx, "slack:U1", bot.NewIncident{Title: "Traffic to 45.155.205.233"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, e.room, "fast: malicious (80) known bad")
+	if text := render(e.room.enrichment()[0]); !strings.Contains(text, "1 lookup still running") {
+		t.Errorf("while slow hangs the message should say one lookup is running:\n%s", text)
+	}
+	close(release)
+	waitFor(t, e.room, "slow: suspicious (40) late")
+}
+
+func TestTimeoutIsShownPerSource(t *testing.T) {
+	hang := &source{name: "abuseipdb", types: ipTypes, answer: func(ctx context.Context, ind ioc.Indicator) (enrich.Result, error) {
+		<-ctx.Done()
+		return enrich.Result{}, fmt.Errorf("get check: %w", ctx.Err())
+	}}
+	broken := &source{name: "misp", types: ipTypes, answer: func(context.Context, ioc.Indicator) (enrich.Result, error) {
+		return enrich.Result{}, errors.New("HTTP 401: authentication failed (check api_key)")
+	}}
+	e := newEnv(t, []enrich.Configured{{Source: hang, Timeout: 20 * time.Millisecond}, {Source: broken}})
+	e.ingest(t, bot.Alert{Title: "Scan from 45.155.205.233"})
+	e.settle(t)
+	text := render(e.room.enrichment()[0])
+	for _, want := range []string{"abuseipdb: timeout", "misp: HTTP 401: authentication failed (check api_key)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("message lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// TestRateLimitQueues: a source that refuses calls closer together than
+// its limit gets every lookup answered when the limit is configured,
+// because lookups wait for a slot instead of failing.
+func TestRateLimitQueues(t *testing.T) {
+	const gap = 20 * time.Millisecond
+	var mu sync.Mutex
+	var last time.Time
+	strict := &source{name: "virustotal", types: ipTypes, answer: func(context.Context, ioc.Indicator) (enrich.Result, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		now := time.Now()
+		if !last.IsZero() && now.Sub(last) < gap/2 {
+			return enrich.Result{}, errors.New("HTTP 429: quota exceeded")
+		}
+		last = now
+		return enrich.Result{Verdict: enrich.Clean, Score: 0}, nil
+	}}
+	for _, tc := range []struct {
+		name   string
+		limit  *rate.Limiter
+		failed bool
+	}{
+		{"without a limit some calls are refused", nil, true},
+		{"with the limit every call is answered", rate.NewLimiter(rate.Every(gap), 1), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			last = time.Time{}
+			mu.Unlock()
+			enr := enrich.New([]enrich.Configured{{Source: strict, Limit: tc.limit}}, nil)
+			var inds []ioc.Indicator
+			for i := 1; i <= 6; i++ {
+				ind, _ := ioc.Classify(fmt.Sprintf("45.155.205.%d", i))
+				inds = append(inds, ind)
+			}
+			failed := false
+			enr.Run(context.Background(), inds, func(_ ioc.Indicator, r enrich.Result) {
+				if r.Error != "" {
+					failed = true
+				}
+			})
+			if failed != tc.failed {
+				t.Errorf("some lookup failed = %v, want %v", failed, tc.failed)
+			}
+		})
+	}
+}
+
+func TestTLP(t *testing.T) {
+	red := &source{name: "misp", types: ipTypes, answer: func(context.Context, ioc.Indicator) (enrich.Result, error) {
+		return enrich.Result{Verdict: enrich.Malicious, Score: 100, Reason: "APT infrastructure", TLP: "tlp:red"}, nil
+	}}
+	amber := &source{name: "partner-feed", types: ipTypes, answer: fixed(enrich.Suspicious, 50, "partner sighting")}
+	sources := []enrich.Configured{{Source: red}, {Source: amber, TLP: "AMBER"}}
+	for _, tc := range []struct {
+		private   bool
+		wantAmber bool
+	}{{false, false}, {true, true}} {
+		t.Run(fmt.Sprintf("private=%v", tc.private), func(t *testing.T) {
+			e := newEnv(t, sources)
+			in, err := e.svc.Open(context.Background(), "slack:U1", bot.NewIncident{Title: "C2 at 45.155.205.233", Private: tc.private})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.settle(t)
+			text := render(e.room.enrichment()[0])
+			if strings.Contains(text, "APT infrastructure") {
+				t.Errorf("a TLP:RED result reached chat:\n%s", text)
+			}
+			if got := strings.Contains(text, "partner sighting"); got != tc.wantAmber {
+				t.Errorf("TLP:AMBER shown = %v, want %v:\n%s", got, tc.wantAmber, text)
+			}
+			if !strings.Contains(text, "withheld by TLP") {
+				t.Errorf("footer does not say results were withheld:\n%s", text)
+			}
+			// The case log keeps everything.
+			found := false
+			for _, en := range e.entries(t, in.ID, "enrichment.result") {
+				found = found || strings.Contains(string(en.Body), "APT infrastructure")
+			}
+			if !found {
+				t.Error("the TLP:RED result is missing from the case log")
+			}
+		})
+	}
+}
+
+// TestJobSurvivesCrash: a job claimed by a process that died is taken up
+// again once its lease runs out.
+func TestJobSurvivesCrash(t *testing.T) {
+	intel := &source{name: "intel", types: ipTypes, answer: fixed(enrich.Malicious, 90, "C2")}
+	e := newEnv(t, []enrich.Configured{{Source: intel}})
+	e.ingest(t, bot.Alert{Title: "C2 at 45.155.205.233"})
+	// The first process claims the job and dies before answering.
+	jobs, err := e.worker.claim(context.Background(), 8)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim: %v, %d jobs", err, len(jobs))
+	}
+	if err := e.worker.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if intel.calls.Load() != 0 {
+		t.Fatal("a leased job was run again before its lease ran out")
+	}
+	later := &offsetClock{d: lease + time.Minute}
+	e2 := *e
+	e2.disp = bot.NewDispatcher(e.db, []bot.Platform{e.room}, bot.DispatcherOptions{Unpaced: true, Clock: later})
+	e2.worker = New(Options{Service: bot.NewService(e.db, bot.Options{Platforms: []string{"fake"}, Clock: later, Notify: e2.disp.Notify}),
+		Enricher: enrich.New([]enrich.Configured{{Source: intel}}, nil)})
+	e2.settle(t)
+	if text := render(e.room.enrichment()[0]); !strings.Contains(text, "intel: malicious (90) C2") {
+		t.Errorf("the job was not finished after the crash:\n%s", text)
+	}
+	if open, _ := e.db.HasOpenEnrichJobs(context.Background()); open {
+		t.Error("the job is still open")
+	}
+}
+
+type offsetClock struct{ d time.Duration }
+
+func (c *offsetClock) Now() time.Time { return time.Now().Add(c.d) }
+
+func TestMessageGolden(t *testing.T) {
+	ind := func(s string) ioc.Indicator { i, _ := ioc.Classify(s); return i }
+	v := View{
+		Findings: []Finding{
+			{Indicator: ind("45.155.205.233"), Results: []enrich.Result{
+				{Source: "virustotal", Verdict: enrich.Malicious, Score: 87, Reason: "14/92 engines flag it malicious", Link: "https://www.virustotal.com/gui/ip-address/45.155.205.233"},
+				{Source: "abuseipdb", Verdict: enrich.Unknown, Score: enrich.NoScore, Error: "timeout"},
+				{Source: "greynoise", Verdict: enrich.Suspicious, Score: enrich.NoScore, Reason: "internet background noise"},
+				{Source: "history", Verdict: enrich.Unknown, Score: enrich.NoScore, Reason: "seen in INC-3 (closed: blocked at the edge)"},
+			}},
+			{Indicator: ind("10.1.2.3"), Results: []enrich.Result{
+				{Source: "inventory", Verdict: enrich.Unknown, Score: enrich.NoScore, Reason: "host-42: owner alice (web), criticality high"},
+			}},
+			{Indicator: ind("example-cdn.com"), Results: []enrich.Result{
+				{Source: "virustotal", Verdict: enrich.Clean, Score: 0, Reason: "0/92 engines flag it"},
+				{Source: "misp", Verdict: enrich.Malicious, Score: 100, Reason: "APT", TLP: "red"},
+			}},
+			{Indicator: ind("d41d8cd98f00b204e9800998ecf8427e")},
+		},
+		Pending: 1,
+		Buttons: func(i ioc.Indicator) []bot.Button {
+			return []bot.Button{{ID: "playbook.run", Label: "Block IP", Value: "block-ip|INC-7|" + i.Value, Style: bot.StyleDanger}}
+		},
+	}
+	got, err := json.MarshalIndent(v.Message(), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "enrichment.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(want)) != strings.TrimSpace(string(got)) {
+		t.Errorf("message differs from %s (run with -update to accept):\n%s", golden, got)
+	}
+}
+
+// render flattens a message the way a reader scans it.
+func render(m bot.Message) string {
+	var b strings.Builder
+	b.WriteString(m.Title + "\n")
+	for _, f := range m.Fields {
+		b.WriteString(f.Label + "\n" + f.Value + "\n")
+	}
+	b.WriteString(m.Footer)
+	return b.String()
+}
+
+// waitFor waits until an enrichment message contains want. The deadline
+// only stops a broken test from hanging; it asserts nothing about speed.
+func waitFor(t *testing.T, r *room, want string) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		for _, m := range r.enrichment() {
+			if strings.Contains(render(m), want) {
+				return
+			}
+		}
+		select {
+		case <-r.changed:
+		case <-deadline:
+			t.Fatalf("no enrichment message contains %q; have %+v", want, r.enrichment())
+		}
+	}
+}
