@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/warroom-bot/warroom/bot"
+	"github.com/warroom-bot/warroom/enrichment"
 	"github.com/warroom-bot/warroom/playbooks"
 	"github.com/warroom-bot/warroom/store"
 )
@@ -88,6 +89,7 @@ type Router struct {
 	log      *slog.Logger
 	commands map[string]Handler
 	engine   *playbooks.Engine
+	enricher *enrichment.Worker
 	digest   func(ctx context.Context, platform string) (bot.Message, error)
 }
 
@@ -142,6 +144,9 @@ func (r *Router) Click(ctx context.Context, c bot.Click) bot.Reply {
 func (r *Router) click(ctx context.Context, c bot.Click) (bot.Reply, error) {
 	if c.ActionID == playbooks.ActionApprove || c.ActionID == playbooks.ActionDeny {
 		return r.decide(ctx, c)
+	}
+	if c.ActionID == ActionRunPlaybook {
+		return r.runFromButton(ctx, c)
 	}
 	id, err := strconv.ParseInt(c.Value, 10, 64)
 	if err != nil && (c.ActionID == bot.ActionTakeCommand || c.ActionID == bot.ActionClose) {

@@ -20,11 +20,14 @@ type history struct {
 	exclude int64
 }
 
-// history returns the history source for an incident (0: none to exclude).
-// It is never cached: a second incident seeing the indicator is news.
-func (w *Worker) history(incidentID int64) enrich.Configured {
-	return enrich.Configured{Source: history{db: w.db, exclude: incidentID}, TTL: -1}
+// History returns the history source over db for an incident (0: none to
+// exclude). It is never cached: a second incident seeing the indicator is
+// news.
+func History(db *store.DB, incidentID int64) enrich.Configured {
+	return enrich.Configured{Source: history{db: db, exclude: incidentID}, TTL: -1}
 }
+
+func (w *Worker) history(incidentID int64) enrich.Configured { return History(w.db, incidentID) }
 
 func (history) Name() string { return historyName }
 
