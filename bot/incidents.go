@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -100,6 +101,11 @@ type Options struct {
 type Service struct {
 	db   *store.DB
 	opts Options
+
+	// Alert intake batches concurrent callers; see Ingest.
+	ingestMu    sync.Mutex
+	ingestQueue []*ingestReq
+	ingestBusy  bool
 }
 
 // NewService returns a Service over db.

@@ -29,54 +29,218 @@ type IngestResult struct {
 // noticeEvery is how often at most a room hears "N more alerts".
 const noticeEvery = time.Minute
 
-// Ingest folds alerts into incidents, all in one transaction that is
-// committed before Ingest returns: a caller that acknowledges after Ingest
-// never loses an alert. Repeats of a fingerprint attach to the open incident
-// that has it; new fingerprints with a group key join an open incident of
-// that group that saw an alert within the group window; anything else opens
-// an incident. Rooms hear at most one short notice a minute, never one
-// message per alert.
+// Ingest folds alerts into incidents and returns once they are committed: a
+// caller that acknowledges after Ingest never loses an alert. Repeats of a
+// fingerprint attach to the open incident that has it; new fingerprints
+// with a group key join an open incident of that group that saw an alert
+// within the group window; anything else opens an incident. Rooms hear at
+// most one short notice a minute, never one message per alert.
+//
+// Concurrent callers share transactions: while one batch commits, the next
+// gathers, and within a batch the repeats of one fingerprint are counted
+// and written once (one row update, one case-log entry with the count).
+// That is what lets a storm of repeats be taken durably at the rate a
+// monitoring system sends them.
 func (s *Service) Ingest(ctx context.Context, alerts []Alert) ([]IngestResult, error) {
+	for i := range alerts {
+		a := &alerts[i]
+		if a.Status == "" {
+			a.Status = "firing"
+		}
+		if a.Fingerprint == "" || a.Title == "" || !valid(Severities, a.Severity) || (a.Status != "firing" && a.Status != "resolved") {
+			return nil, fmt.Errorf("ingest: alert %d (%s): alert is incomplete: fingerprint, title, severity and status are required", i, a.Fingerprint)
+		}
+	}
+	req := &ingestReq{ctx: ctx, alerts: alerts, done: make(chan ingestDone, 1)}
+	s.ingestMu.Lock()
+	s.ingestQueue = append(s.ingestQueue, req)
+	start := !s.ingestBusy
+	s.ingestBusy = true
+	s.ingestMu.Unlock()
+	if start {
+		go s.drainIngest()
+	}
+	var d ingestDone
+	select {
+	case d = <-req.done:
+	case <-ctx.Done():
+		// The batch may still commit; the caller must not acknowledge.
+		return nil, fmt.Errorf("ingest: %w", ctx.Err())
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("ingest: %w", d.err)
+	}
+	return d.results, nil
+}
+
+// ingestReq is one caller's alerts waiting for a batch.
+type ingestReq struct {
+	ctx    context.Context
+	alerts []Alert
+	done   chan ingestDone
+}
+
+type ingestDone struct {
+	results []IngestResult
+	err     error
+}
+
+// drainIngest writes queued requests, a batch at a time, until none is left.
+// It runs only while there is work, so an idle service holds no goroutine.
+func (s *Service) drainIngest() {
+	for {
+		s.ingestMu.Lock()
+		batch := s.ingestQueue
+		s.ingestQueue = nil
+		if len(batch) == 0 {
+			s.ingestBusy = false
+			s.ingestMu.Unlock()
+			return
+		}
+		s.ingestMu.Unlock()
+		s.ingestBatch(batch)
+	}
+}
+
+// ingestBatch writes a batch of requests in one transaction.
+func (s *Service) ingestBatch(reqs []*ingestReq) {
+	live := reqs[:0:0]
+	for _, r := range reqs {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- ingestDone{err: err}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
 	now := s.opts.Clock.Now().UTC()
-	results := make([]IngestResult, len(alerts))
+	results := make([][]IngestResult, len(live))
 	var opened []Incident
+	// The batch is written for every caller in it, so no one caller's
+	// cancellation may abort it.
+	ctx := context.WithoutCancel(live[0].ctx)
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		opened = opened[:0]
-		for i, a := range alerts {
-			res, in, isNew, err := s.ingestOne(ctx, tx, now, a)
-			if err != nil {
-				return fmt.Errorf("alert %d (%s): %w", i, a.Fingerprint, err)
-			}
-			results[i] = res
-			if isNew {
-				opened = append(opened, in)
+		b := &repeats{byFingerprint: map[string]*repeat{}}
+		for i, r := range live {
+			results[i] = make([]IngestResult, len(r.alerts))
+			for j, a := range r.alerts {
+				res, in, isNew, err := s.ingestOne(ctx, tx, now, a, b)
+				if err != nil {
+					return fmt.Errorf("alert %d (%s): %w", j, a.Fingerprint, err)
+				}
+				results[i][j] = res
+				if isNew {
+					opened = append(opened, in)
+				}
 			}
 		}
-		return nil
+		return s.flushRepeats(ctx, tx, now, b)
 	})
+	for i, r := range live {
+		if err != nil {
+			r.done <- ingestDone{err: err}
+			continue
+		}
+		r.done <- ingestDone{results: results[i]}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("ingest: %w", err)
+		return
 	}
 	for _, in := range opened {
 		s.opts.Logger.Info("incident opened from alert", "incident", in.Ref(), "severity", in.Severity)
 	}
 	s.opts.Notify()
-	return results, nil
 }
 
-func (s *Service) ingestOne(ctx context.Context, tx *store.Tx, now time.Time, a Alert) (IngestResult, Incident, bool, error) {
-	if a.Status == "" {
-		a.Status = "firing"
+// repeat counts the sightings of one firing fingerprint in a batch that
+// change nothing but the count; they are written once, at the end.
+type repeat struct {
+	ref  store.AlertRef // the stored alert as the batch found it
+	in   Incident       // its incident as the batch found it (id, status, severity)
+	n    int
+	last Alert
+}
+
+type repeats struct {
+	byFingerprint map[string]*repeat
+	order         []*repeat
+}
+
+// quiet reports whether a sighting of a firing alert changes nothing but
+// the count: still firing, and no more urgent than its incident.
+func quiet(a Alert, known store.AlertRef, in Incident) bool {
+	return a.Status == "firing" && known.Status == "firing" && SeverityRank(a.Severity) >= SeverityRank(in.Severity)
+}
+
+// flushRepeat writes the counted sightings of one fingerprint: the alert's
+// count, the incident's, one case-log entry and a notice for the rooms.
+func (s *Service) flushRepeat(ctx context.Context, tx *store.Tx, now time.Time, r *repeat) error {
+	if r.n == 0 {
+		return nil
 	}
-	if a.Fingerprint == "" || a.Title == "" || !valid(Severities, a.Severity) || (a.Status != "firing" && a.Status != "resolved") {
-		return IngestResult{}, Incident{}, false, errors.New("alert is incomplete: fingerprint, title, severity and status are required")
+	if err := tx.RepeatAlert(ctx, r.ref.ID, "firing", now, r.n); err != nil {
+		return err
+	}
+	if err := tx.AddIncidentAlerts(ctx, r.in.ID, r.n, now); err != nil {
+		return err
+	}
+	body := alertBody(r.last, r.ref.Count+r.n)
+	if r.n > 1 {
+		body["repeats"] = r.n
+	}
+	if _, err := tx.Append(ctx, r.in.ID, now, System, "alert.repeated", body); err != nil {
+		return err
+	}
+	for _, p := range s.opts.Platforms {
+		if err := queueNotice(ctx, tx, now, p, r.in.ID); err != nil {
+			return err
+		}
+	}
+	r.ref.Count += r.n
+	r.n = 0
+	return nil
+}
+
+func (s *Service) flushRepeats(ctx context.Context, tx *store.Tx, now time.Time, b *repeats) error {
+	for _, r := range b.order {
+		if err := s.flushRepeat(ctx, tx, now, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) ingestOne(ctx context.Context, tx *store.Tx, now time.Time, a Alert, b *repeats) (IngestResult, Incident, bool, error) {
+	if r, ok := b.byFingerprint[a.Fingerprint]; ok {
+		if quiet(a, r.ref, r.in) {
+			r.n++
+			r.last = a
+			return IngestResult{Incident: r.in.Ref(), Outcome: AlertRepeated}, r.in, false, nil
+		}
+		// Something changes: write what was counted, then take this one
+		// the long way, reading the state the batch has written.
+		if err := s.flushRepeat(ctx, tx, now, r); err != nil {
+			return IngestResult{}, Incident{}, false, err
+		}
+		delete(b.byFingerprint, a.Fingerprint)
 	}
 	known, err := tx.LatestAlert(ctx, a.Fingerprint)
+	if err == nil && known.IncidentStatus == "closed" {
+		err = store.ErrNotFound // a closed incident takes no more alerts: open a new one
+	}
 	var in Incident
 	if err == nil {
-		if in, err = tx.Incident(ctx, known.IncidentID); err == nil && in.Status == "closed" {
-			err = store.ErrNotFound // a closed incident takes no more alerts: open a new one
+		in = Incident{ID: known.IncidentID, Status: known.IncidentStatus, Severity: known.IncidentSeverity}
+		if quiet(a, known, in) {
+			r := &repeat{ref: known, in: in, n: 1, last: a}
+			b.byFingerprint[a.Fingerprint] = r
+			b.order = append(b.order, r)
+			return IngestResult{Incident: in.Ref(), Outcome: AlertRepeated}, in, false, nil
 		}
+		in, err = tx.Incident(ctx, known.IncidentID)
 	}
 	switch {
 	case err == nil:
@@ -84,7 +248,7 @@ func (s *Service) ingestOne(ctx context.Context, tx *store.Tx, now time.Time, a 
 		if a.Status == "resolved" && known.Status != "resolved" {
 			outcome = AlertResolved
 		}
-		if err := tx.RepeatAlert(ctx, known.ID, a.Status, now); err != nil {
+		if err := tx.RepeatAlert(ctx, known.ID, a.Status, now, 1); err != nil {
 			return IngestResult{}, Incident{}, false, err
 		}
 		kind := "alert.repeated"

@@ -29,8 +29,11 @@ type Alert struct {
 	ResolvedAt  time.Time
 }
 
-const alertCols = `id, incident_id, source, fingerprint, group_key, status, title, severity, labels, observables,
-	url, raw, count, first_seen, last_seen, resolved_at`
+const alertCols = `a.id, a.incident_id, a.source, a.fingerprint, a.group_key, s.status, a.title, a.severity, a.labels,
+	a.observables, a.url, a.raw, s.count, a.first_seen, s.last_seen, s.resolved_at`
+
+// alertFrom joins an alert to its state.
+const alertFrom = ` FROM alerts a JOIN alert_state s ON s.alert_id = a.id`
 
 func scanAlert(s scanner) (Alert, error) {
 	var a Alert
@@ -54,6 +57,10 @@ type AlertRef struct {
 	IncidentID int64
 	Status     string
 	Count      int
+	// IncidentStatus and IncidentSeverity are the incident's, read with
+	// the alert so that a plain repeat needs no second query.
+	IncidentStatus   string
+	IncidentSeverity string
 }
 
 // LatestAlert finds the alert with this fingerprint on the newest incident
@@ -62,7 +69,9 @@ type AlertRef struct {
 func (tx *Tx) LatestAlert(ctx context.Context, fingerprint string) (AlertRef, error) {
 	// A fingerprint is on one or a few incidents: reading them all and
 	// keeping the newest is three times cheaper than ORDER BY ... LIMIT 1.
-	rows, err := tx.query(ctx, `SELECT id, incident_id, status, count FROM alerts WHERE fingerprint = ?`, fingerprint)
+	rows, err := tx.query(ctx, `SELECT a.id, a.incident_id, s.status, s.count, i.status, i.severity
+		FROM alerts a JOIN alert_state s ON s.alert_id = a.id JOIN incidents i ON i.id = a.incident_id
+		WHERE a.fingerprint = ?`, fingerprint)
 	if err != nil {
 		return AlertRef{}, err
 	}
@@ -70,7 +79,7 @@ func (tx *Tx) LatestAlert(ctx context.Context, fingerprint string) (AlertRef, er
 	var best AlertRef
 	for rows.Next() {
 		var a AlertRef
-		if err := rows.Scan(&a.ID, &a.IncidentID, &a.Status, &a.Count); err != nil {
+		if err := rows.Scan(&a.ID, &a.IncidentID, &a.Status, &a.Count, &a.IncidentStatus, &a.IncidentSeverity); err != nil {
 			return AlertRef{}, err
 		}
 		if a.IncidentID > best.IncidentID {
@@ -96,34 +105,54 @@ func (tx *Tx) OpenIncidentInGroup(ctx context.Context, groupKey string, since ti
 
 // InsertAlert attaches a new alert fingerprint to an incident.
 func (tx *Tx) InsertAlert(ctx context.Context, a Alert) (int64, error) {
-	res, err := tx.exec(ctx, `INSERT INTO alerts(incident_id, source, fingerprint, group_key, status, title,
-		severity, labels, observables, url, raw, count, first_seen, last_seen, resolved_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.IncidentID, a.Source, a.Fingerprint, a.GroupKey, a.Status, a.Title, a.Severity, a.Labels, a.Observables,
-		a.URL, a.Raw, max(a.Count, 1), nanos(a.FirstSeen), nanos(a.LastSeen), nullTime(a.ResolvedAt))
+	res, err := tx.exec(ctx, `INSERT INTO alerts(incident_id, source, fingerprint, group_key, title,
+		severity, labels, observables, url, raw, first_seen)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.IncidentID, a.Source, a.Fingerprint, a.GroupKey, a.Title, a.Severity, a.Labels, a.Observables,
+		a.URL, a.Raw, nanos(a.FirstSeen))
 	if err != nil {
 		return 0, fmt.Errorf("insert alert: %w", err)
 	}
-	return res.LastInsertId()
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("insert alert: %w", err)
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO alert_state(alert_id, status, count, last_seen, resolved_at) VALUES (?, ?, ?, ?, ?)`,
+		id, a.Status, max(a.Count, 1), nanos(a.LastSeen), nullTime(a.ResolvedAt)); err != nil {
+		return 0, fmt.Errorf("insert alert: %w", err)
+	}
+	return id, nil
 }
 
-// RepeatAlert records another sighting of an attached alert.
-func (tx *Tx) RepeatAlert(ctx context.Context, id int64, status string, at time.Time) error {
+// RepeatAlert records n more sightings of an attached alert, the last at at.
+func (tx *Tx) RepeatAlert(ctx context.Context, id int64, status string, at time.Time, n int) error {
 	resolved := sql.NullInt64{}
 	if status == "resolved" {
 		resolved = nullTime(at)
 	}
-	_, err := tx.exec(ctx, `UPDATE alerts SET count = count + 1, last_seen = ?, status = ?, resolved_at = ?
-		WHERE id = ?`, nanos(at), status, resolved, id)
+	_, err := tx.exec(ctx, `UPDATE alert_state SET count = count + ?, last_seen = ?, status = ?, resolved_at = ?
+		WHERE alert_id = ?`, n, nanos(at), status, resolved, id)
 	if err != nil {
 		return fmt.Errorf("repeat alert %d: %w", id, err)
 	}
 	return nil
 }
 
+// AddIncidentAlerts counts n more alerts on an incident. It increments in
+// SQL rather than writing a whole row, so it is right whatever else the
+// transaction changed on the incident.
+func (tx *Tx) AddIncidentAlerts(ctx context.Context, id int64, n int, at time.Time) error {
+	_, err := tx.exec(ctx, `UPDATE incidents SET alert_count = alert_count + ?, last_alert_at = ?, updated_at = ? WHERE id = ?`,
+		n, nanos(at), nanos(at), id)
+	if err != nil {
+		return fmt.Errorf("count alerts of incident %d: %w", id, err)
+	}
+	return nil
+}
+
 // Alerts lists the alerts attached to an incident, oldest first.
 func (db *DB) Alerts(ctx context.Context, incidentID int64) ([]Alert, error) {
-	rows, err := db.query(ctx, `SELECT `+alertCols+` FROM alerts WHERE incident_id = ? ORDER BY id`, incidentID)
+	rows, err := db.query(ctx, `SELECT `+alertCols+alertFrom+` WHERE a.incident_id = ? ORDER BY a.id`, incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("list alerts: %w", err)
 	}

@@ -64,10 +64,17 @@ func (tx *Tx) Append(ctx context.Context, incidentID int64, at time.Time, actor,
 		raw = compact.Bytes()
 	}
 	var last Entry
-	err := tx.queryRow(ctx, `SELECT seq, hash FROM case_log ORDER BY seq DESC LIMIT 1`).Scan(&last.Seq, &last.Hash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return Entry{}, fmt.Errorf("append %s: read chain head: %w", kind, err)
+	if tx.head != nil {
+		// This caller appended before in this transaction: its entry is the
+		// head, and no one else writes between a caller's statements.
+		last = *tx.head
+	} else {
+		err := tx.queryRow(ctx, `SELECT seq, hash FROM case_log ORDER BY seq DESC LIMIT 1`).Scan(&last.Seq, &last.Hash)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return Entry{}, fmt.Errorf("append %s: read chain head: %w", kind, err)
+		}
 	}
+	var err error
 	e := Entry{Seq: last.Seq + 1, IncidentID: incidentID, At: at.UTC(), Actor: actor, Kind: kind, Body: raw, PrevHash: last.Hash}
 	if e.Hash, err = chainHash(e.PrevHash, e); err != nil {
 		return Entry{}, fmt.Errorf("append %s: %w", kind, err)
@@ -77,6 +84,7 @@ func (tx *Tx) Append(ctx context.Context, incidentID int64, at time.Time, actor,
 	if err != nil {
 		return Entry{}, fmt.Errorf("append %s: %w", kind, err)
 	}
+	tx.head = &Entry{Seq: e.Seq, Hash: e.Hash}
 	return e, nil
 }
 

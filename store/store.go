@@ -246,6 +246,10 @@ func runSavepoint(tx *sql.Tx, req *writeReq) (err error) {
 // Tx is one caller's share of a write transaction.
 type Tx struct {
 	tx *sql.Tx
+	// head is the case-log entry this caller appended last, so that a
+	// caller appending many entries reads the chain head once. A Tx is
+	// one caller's and lives for one call, so it cannot go stale.
+	head *Entry
 }
 
 // Statements inside a write ignore their caller's cancellation: the

@@ -3,6 +3,7 @@ package intake_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,7 @@ func BenchmarkIntake(b *testing.B) {
 					b.Error(err)
 					return
 				}
+				io.Copy(io.Discard, res.Body) // a drained body lets the connection be reused
 				res.Body.Close()
 				if res.StatusCode != http.StatusAccepted {
 					b.Errorf("status %d", res.StatusCode)
