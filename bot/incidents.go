@@ -88,8 +88,8 @@ type Options struct {
 	// events it returns are recorded in that transaction. Enrichment queues
 	// its lookups here, so no incident misses them.
 	OnOpen func(ctx context.Context, tx *store.Tx, in Incident, a *Alert) ([]Event, error)
-	Clock           Clock
-	Logger          *slog.Logger
+	Clock  Clock
+	Logger *slog.Logger
 	// Notify is called after a write that queued outbox rows (the
 	// dispatcher's wake-up); it must not block.
 	Notify func()

@@ -33,15 +33,17 @@ type room struct {
 	changed  chan struct{}
 }
 
-func newRoom() *room { return &room{messages: map[string]bot.Message{}, changed: make(chan struct{}, 1)} }
+func newRoom() *room {
+	return &room{messages: map[string]bot.Message{}, changed: make(chan struct{}, 1)}
+}
 
 func (r *room) Name() string { return "fake" }
 func (r *room) CreateRoom(_ context.Context, s bot.RoomSpec) (bot.RoomRef, error) {
 	return bot.RoomRef{Platform: "fake", ID: fmt.Sprintf("C%d", s.IncidentID), Name: s.Name}, nil
 }
-func (r *room) Invite(context.Context, bot.RoomRef, []string) error         { return nil }
-func (r *room) SetTopic(context.Context, bot.RoomRef, bot.Topic) error      { return nil }
-func (r *room) Archive(context.Context, bot.RoomRef) error                  { return nil }
+func (r *room) Invite(context.Context, bot.RoomRef, []string) error    { return nil }
+func (r *room) SetTopic(context.Context, bot.RoomRef, bot.Topic) error { return nil }
+func (r *room) Archive(context.Context, bot.RoomRef) error             { return nil }
 func (r *room) Post(_ context.Context, room bot.RoomRef, m bot.Message) (bot.MessageRef, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
