@@ -163,7 +163,12 @@ func sections(lines []string) []slack.Block {
 
 func field(f bot.Field) string {
 	s := "*" + Escape(f.Label) + ":*"
-	if f.Value != "" {
+	switch {
+	case strings.Contains(f.Value, "\n"):
+		// A value of several lines (one per enrichment source) reads as a
+		// list under its label.
+		s += "\n" + Escape(f.Value)
+	case f.Value != "":
 		s += " " + Escape(f.Value)
 	}
 	if f.User != "" {

@@ -35,6 +35,17 @@ func TestBlocksGolden(t *testing.T) {
 			Footer: "<!everyone>",
 		},
 	}
+	// The enrichment message as the enrichment package renders it (mixed
+	// verdicts, a failing source, a withheld TLP:RED answer, a button).
+	raw, err := os.ReadFile(filepath.Join("..", "..", "enrichment", "testdata", "enrichment.golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enrichment bot.Message
+	if err := json.Unmarshal(raw, &enrichment); err != nil {
+		t.Fatal(err)
+	}
+	tests["enrichment"] = enrichment
 	for name, msg := range tests {
 		t.Run(name, func(t *testing.T) {
 			blocks, text := Blocks(msg)
