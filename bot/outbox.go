@@ -67,15 +67,22 @@ func enqueue(ctx context.Context, tx *store.Tx, now time.Time, platform string, 
 	case incidentID == 0:
 		lane = platform + "/direct"
 	}
-	if op == OpUpdate && c.Key != "" {
+	key := c.Key
+	if op == OpSetTopic && incidentID != 0 {
+		// Only the newest topic matters, and Discord allows two topic
+		// changes per ten minutes: a burst of status changes must not
+		// queue a topic edit each.
+		key = messageKey(incidentID, "topic")
+	}
+	if (op == OpUpdate || op == OpSetTopic) && key != "" {
 		// A newer state of a message supersedes an edit still queued.
-		if replaced, err := tx.ReplaceQueued(ctx, lane, string(op), c.Key, payload); err != nil || replaced {
+		if replaced, err := tx.ReplaceQueued(ctx, lane, string(op), key, payload); err != nil || replaced {
 			return err
 		}
 	}
 	_, err = tx.Enqueue(ctx, store.OutboxRow{
 		Platform: platform, Lane: lane, Op: string(op), IncidentID: incidentID,
-		Payload: payload, NextAt: now, CreatedAt: now, MsgKey: c.Key,
+		Payload: payload, NextAt: now, CreatedAt: now, MsgKey: key,
 	})
 	return err
 }

@@ -69,4 +69,6 @@ func hasPrefix(s string, prefixes []string) bool {
 }
 
 // isFake allows test fakes that live beside an adapter.
-func isFake(imp string) bool { return strings.HasSuffix(imp, "/fakeslack") }
+func isFake(imp string) bool {
+	return strings.HasSuffix(imp, "/fakeslack") || strings.HasSuffix(imp, "/fakediscord")
+}
