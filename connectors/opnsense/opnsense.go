@@ -1,0 +1,283 @@
+// Package opnsense holds the OPNsense firewall actions opnsense.block_ip and
+// opnsense.unblock_ip. They add an address to, and remove it from, a
+// firewall alias through the alias_util API; a block rule that refers to
+// the alias (typically of type "External (advanced)", whose content lives
+// only in the running table) does the blocking.
+//
+// Blocking the wrong address can cut off the firewall's own network, so
+// the input is checked to be an address or a network before any call, and
+// loopback, private, link-local and carrier-grade NAT ranges are refused
+// unless the step says allow_private: true.
+package opnsense
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/warroom-bot/warroom/connectors"
+	"github.com/warroom-bot/warroom/connectors/internal/restapi"
+)
+
+// Config configures the connector.
+type Config struct {
+	// URL is the firewall's web interface, such as
+	// "https://fw.example.net". Required.
+	URL string
+	// Key and Secret are an API key pair of an OPNsense user allowed to
+	// use the alias utilities. Required.
+	Key    string
+	Secret string
+	// Alias is the alias used when a step names none.
+	Alias string
+	// HTTP sends the requests; nil means a client with a 30 s timeout.
+	// Firewalls often have a certificate of an internal CA: give a client
+	// whose transport trusts it.
+	HTTP *http.Client
+	// Sleep waits between retries; nil means the wall clock. It exists so
+	// that tests of rate limiting and retries do not wait.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Connector calls one firewall. It is safe for concurrent use.
+type Connector struct {
+	api   *restapi.Client
+	alias string
+}
+
+// aliasRE is an OPNsense alias name: letters, digits and underscores, at
+// most 32 characters. It also keeps the name a single path segment.
+var aliasRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,32}$`)
+
+// New checks c and returns a connector. It makes no request.
+func New(c Config) (*Connector, error) {
+	var missing []string
+	for _, f := range []struct{ name, v string }{{"url", c.URL}, {"key", c.Key}, {"secret", c.Secret}} {
+		if f.v == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("opnsense: missing %s", strings.Join(missing, ", "))
+	}
+	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, errors.New("opnsense: url must be an absolute http or https URL")
+	}
+	if c.Alias != "" && !aliasRE.MatchString(c.Alias) {
+		return nil, fmt.Errorf("opnsense: alias %q is not an alias name (letters, digits, _)", c.Alias)
+	}
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(c.Key+":"+c.Secret))
+	return &Connector{alias: c.Alias, api: &restapi.Client{
+		BaseURL: c.URL,
+		HTTP:    c.HTTP,
+		Sleep:   c.Sleep,
+		Auth: func(_ context.Context, h http.Header) error {
+			h.Set("Authorization", basic)
+			return nil
+		},
+	}}, nil
+}
+
+// Actions returns opnsense.block_ip and opnsense.unblock_ip.
+func (c *Connector) Actions() []connectors.Action {
+	return []connectors.Action{&aliasAction{c: c, op: "add"}, &aliasAction{c: c, op: "delete"}}
+}
+
+// aliasAction is opnsense.block_ip (op add) or opnsense.unblock_ip (op
+// delete).
+type aliasAction struct {
+	c  *Connector
+	op string // alias_util operation
+}
+
+// Spec declares the action's inputs and outputs.
+func (a *aliasAction) Spec() connectors.Spec {
+	s := connectors.Spec{
+		Name: "opnsense.block_ip",
+		Doc:  "Block an address or network by adding it to an OPNsense firewall alias. Private, loopback and link-local ranges are refused unless allow_private is true.",
+		Inputs: []connectors.Field{
+			{Name: "ip", Type: connectors.String, Required: true, Doc: "IPv4 or IPv6 address, or network in CIDR notation."},
+			{Name: "alias", Type: connectors.String, Doc: "Alias to change; empty means the configured one."},
+		},
+		Outputs: []connectors.Field{
+			{Name: "ip", Type: connectors.String, Doc: "The address or network, in canonical form."},
+			{Name: "alias", Type: connectors.String, Doc: "The alias changed."},
+			{Name: "status", Type: connectors.String, Doc: "OPNsense's answer: done."},
+		},
+		Destructive: true,
+		// Adding an address the alias holds, or deleting one it does
+		// not, changes nothing.
+		Idempotent: true,
+	}
+	if a.op == "delete" {
+		s.Name = "opnsense.unblock_ip"
+		s.Doc = "Unblock an address or network by removing it from an OPNsense firewall alias."
+		s.Destructive = false
+		return s
+	}
+	s.Inputs = append(s.Inputs, connectors.Field{Name: "allow_private", Type: connectors.Bool, Default: false,
+		Doc: "Allow blocking loopback, private, link-local and shared (CGNAT) ranges."})
+	return s
+}
+
+// Run checks the address and changes the alias.
+func (a *aliasAction) Run(ctx context.Context, call connectors.Call) (map[string]any, error) {
+	ip, alias, err := a.parse(call.With)
+	if err != nil {
+		return nil, err
+	}
+	var resp struct {
+		Status string `json:"status"`
+	}
+	err = a.c.api.Do(ctx, restapi.Request{
+		Method:     http.MethodPost,
+		Path:       "/api/firewall/alias_util/" + a.op + "/" + alias,
+		JSON:       map[string]string{"address": ip},
+		Idempotent: true,
+	}, &resp)
+	verb := "add " + ip + " to"
+	if a.op == "delete" {
+		verb = "remove " + ip + " from"
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s alias %s: %w", verb, alias, err)
+	}
+	if resp.Status != "done" {
+		return nil, fmt.Errorf("%s alias %s: OPNsense answered status %q (does the alias exist?)", verb, alias, resp.Status)
+	}
+	return map[string]any{"ip": ip, "alias": alias, "status": resp.Status}, nil
+}
+
+// parse checks the inputs and returns the address in canonical form and
+// the alias.
+func (a *aliasAction) parse(with map[string]any) (ip, alias string, err error) {
+	raw, err := text(with, "ip")
+	if err != nil {
+		return "", "", err
+	}
+	if raw == "" {
+		return "", "", errors.New("with.ip: required input missing")
+	}
+	p, err := parsePrefix(raw)
+	if err != nil {
+		return "", "", fmt.Errorf("with.ip: %w", err)
+	}
+	if a.op == "add" {
+		allow := false
+		switch v := with["allow_private"].(type) {
+		case nil:
+		case bool:
+			allow = v
+		default:
+			return "", "", fmt.Errorf("with.allow_private: expected true or false, got %T", v)
+		}
+		if err := blockable(p, allow); err != nil {
+			return "", "", fmt.Errorf("with.ip: %w", err)
+		}
+	}
+	if alias, err = text(with, "alias"); err != nil {
+		return "", "", err
+	}
+	if alias == "" {
+		alias = a.c.alias
+	}
+	switch {
+	case alias == "":
+		return "", "", errors.New("with.alias: required: no default alias is configured")
+	case !aliasRE.MatchString(alias):
+		return "", "", fmt.Errorf("with.alias: %q is not an alias name (letters, digits, _)", alias)
+	}
+	if p.IsSingleIP() {
+		return p.Addr().String(), alias, nil
+	}
+	return p.String(), alias, nil
+}
+
+// parsePrefix parses an address ("203.0.113.7") or a network
+// ("203.0.113.0/24"). A network with host bits set is refused rather than
+// widened or narrowed silently: 203.0.113.7/24 could mean either.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		addr, err := netip.ParseAddr(s)
+		if err != nil || addr.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or a network in CIDR notation", s)
+		}
+		addr = addr.Unmap()
+		return netip.PrefixFrom(addr, addr.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or a network in CIDR notation", s)
+	}
+	if p.Addr().Is4In6() {
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		if p.Bits() < 0 {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or a network in CIDR notation", s)
+		}
+	}
+	if m := p.Masked(); m != p {
+		return netip.Prefix{}, fmt.Errorf("%s has host bits set; the network is %s", s, m)
+	}
+	return p, nil
+}
+
+// Smallest prefix lengths blocked: anything wider is almost surely a typo
+// (0.0.0.0/0 would cut the firewall off from everyone).
+const (
+	minBits4 = 8
+	minBits6 = 16
+)
+
+// protected are the ranges block_ip refuses without allow_private: the
+// firewall's own networks, where a block locks out colleagues or the
+// management interface itself.
+var protected = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),      // "this network"
+	netip.MustParsePrefix("10.0.0.0/8"),     // RFC 1918
+	netip.MustParsePrefix("100.64.0.0/10"),  // shared address space (CGNAT)
+	netip.MustParsePrefix("127.0.0.0/8"),    // loopback
+	netip.MustParsePrefix("169.254.0.0/16"), // link-local
+	netip.MustParsePrefix("172.16.0.0/12"),  // RFC 1918
+	netip.MustParsePrefix("192.168.0.0/16"), // RFC 1918
+	netip.MustParsePrefix("::/128"),         // unspecified
+	netip.MustParsePrefix("::1/128"),        // loopback
+	netip.MustParsePrefix("fc00::/7"),       // unique local
+	netip.MustParsePrefix("fe80::/10"),      // link-local
+}
+
+// blockable says why p must not be blocked, or returns nil.
+func blockable(p netip.Prefix, allowPrivate bool) error {
+	if (p.Addr().Is4() && p.Bits() < minBits4) || (p.Addr().Is6() && p.Bits() < minBits6) {
+		return fmt.Errorf("%s is too wide to block (the prefix must be /%d or longer for IPv4, /%d or longer for IPv6)", p, minBits4, minBits6)
+	}
+	if allowPrivate {
+		return nil
+	}
+	for _, r := range protected {
+		if r.Overlaps(p) {
+			return fmt.Errorf("%s is in the private or local range %s; set allow_private: true to block it anyway", p, r)
+		}
+	}
+	return nil
+}
+
+// text returns the string input name, "" when absent. The engine has
+// checked types already, but an action may be called from elsewhere, so a
+// wrong type is an error rather than a panic.
+func text(with map[string]any, name string) (string, error) {
+	switch v := with[name].(type) {
+	case nil:
+		return "", nil
+	case string:
+		return strings.TrimSpace(v), nil
+	default:
+		return "", fmt.Errorf("with.%s: expected text, got %T", name, v)
+	}
+}
