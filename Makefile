@@ -13,7 +13,7 @@ FUZZTIME ?= 30s
 BUILD_TAGS := osusergo netgo sqlite_omit_load_extension
 LDFLAGS := -s -w -X main.version=$(VERSION) -linkmode external -extldflags '-static'
 
-.PHONY: build test race vet fmt lint fuzz bench golden ci clean
+.PHONY: build test race vet fmt lint fuzz bench golden ci clean screenshots
 
 build:
 	CGO_ENABLED=1 $(GO) build -trimpath -tags '$(BUILD_TAGS)' -ldflags "$(LDFLAGS)" -o ./warroom ./cmd/warroom
@@ -60,3 +60,9 @@ ci:
 clean:
 	rm -f ./warroom
 	rm -rf ./dist
+
+# Regenerates the README screenshots (docs/img/*.png) with the browser test,
+# which drives the web room in headless Chromium (apt-get install chromium).
+screenshots:
+	mkdir -p docs/img
+	WARROOM_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run '^TestBrowser$$' -v ./cmd/warroom/

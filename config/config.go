@@ -66,6 +66,8 @@ type Config struct {
 	// Connectors configures enrichment and response integrations, keyed by
 	// connector name.
 	Connectors map[string]ConnectorConfig `yaml:"connectors"`
+	// Enrichment tunes the lookups made when an incident opens.
+	Enrichment EnrichmentConfig `yaml:"enrichment"`
 	// Local holds the accounts of the built-in web room.
 	Local LocalConfig `yaml:"local"`
 	// API configures the HTTP API.
@@ -257,6 +259,12 @@ type GenericAlert struct {
 type ConnectorConfig struct {
 	// APIKey authenticates to the connector's service.
 	APIKey Secret `yaml:"api_key"`
+	// APISecret is the second half of a key pair (OPNsense's key and secret).
+	APISecret Secret `yaml:"api_secret"`
+	// ClientID and ClientSecret are OAuth2 client credentials (CrowdStrike
+	// Falcon, Microsoft Entra ID for Defender).
+	ClientID     string `yaml:"client_id"`
+	ClientSecret Secret `yaml:"client_secret"`
 	// APIURL overrides the service's base URL.
 	APIURL string `yaml:"api_url"`
 	// Timeout bounds each call; zero means the connector's own default.
@@ -267,8 +275,14 @@ type ConnectorConfig struct {
 	// Enabled defaults to true for every listed connector, so that
 	// "enabled: false" can switch one off without deleting its settings.
 	Enabled bool `yaml:"enabled"`
-	// Files lists files the connector needs, such as rule sets.
+	// Files lists files the connector needs, such as feed exports.
 	Files []string `yaml:"files"`
+	// File is the one file of a connector that reads one, such as the
+	// inventory's asset list.
+	File string `yaml:"file"`
+	// CacheTTL is how long answers are kept; zero means six hours, and a
+	// negative value turns the cache off.
+	CacheTTL Duration `yaml:"cache_ttl"`
 	// Options holds connector-specific settings.
 	Options map[string]string `yaml:"options"`
 	// TLP is the Traffic Light Protocol level of what this source returns:
@@ -280,6 +294,16 @@ type ConnectorConfig struct {
 // setDefaults gives connectors listed in the file their default values
 // before the file's own settings are applied.
 func (c *ConnectorConfig) setDefaults() { c.Enabled = true }
+
+// EnrichmentConfig tunes indicator lookups.
+type EnrichmentConfig struct {
+	// Allowlist holds the organisation's own domains, address ranges and
+	// known scanners: they are never looked up or shown as findings.
+	Allowlist []string `yaml:"allowlist"`
+	// MaxIndicators bounds the indicators looked up per incident (default
+	// 25), so one alert full of addresses cannot spend a day's API quota.
+	MaxIndicators int `yaml:"max_indicators"`
+}
 
 // LocalConfig holds the accounts of the built-in web room.
 type LocalConfig struct {
@@ -300,8 +324,22 @@ type LocalUser struct {
 
 // APIConfig configures the HTTP API.
 type APIConfig struct {
-	// Tokens are the bearer tokens accepted by the API.
-	Tokens []Secret `yaml:"tokens"`
+	// Tokens are the bearer tokens accepted by the API, each acting as a
+	// named user with a role, so that scripts are held to the same
+	// permissions as people.
+	Tokens []APIToken `yaml:"tokens"`
+}
+
+// APIToken is one bearer token of the HTTP API. Requests made with it act
+// as the actor "api:<Name>".
+type APIToken struct {
+	// Name identifies the token in the case log and in logs; unique.
+	Name string `yaml:"name"`
+	// Token is the bearer token itself, at least 16 characters; unique.
+	Token Secret `yaml:"token"`
+	// Role is the role the token holds; it must exist in Config.Roles.
+	// Empty means no role: the token may run only commands that need none.
+	Role string `yaml:"role"`
 }
 
 // Default returns the configuration used when no file exists, and the base

@@ -239,13 +239,13 @@ func TestParseProblems(t *testing.T) {
 		},
 		{
 			name: "api token length",
-			yaml: "api:\n  tokens:\n    - hunter2\n",
-			want: `warroom.yaml:3: api.tokens[0]: too short: API tokens must be at least 16 characters`,
+			yaml: "api:\n  tokens:\n    - name: ci\n      token: hunter2\n",
+			want: `warroom.yaml:4: api.tokens[0].token: too short: API tokens must be at least 16 characters`,
 		},
 		{
 			name: "api token from an unset variable",
-			yaml: "api:\n  tokens:\n    - ${API_TOKEN}\n",
-			want: `warroom.yaml:3: api.tokens[0]: empty token (${API_TOKEN} not set)`,
+			yaml: "api:\n  tokens:\n    - name: ci\n      token: ${API_TOKEN}\n",
+			want: `warroom.yaml:4: api.tokens[0].token: empty token (${API_TOKEN} not set)`,
 		},
 		{
 			name: "duplicate keys",
@@ -719,11 +719,11 @@ func TestLine(t *testing.T) {
 		"alerts.severity_map.wazuh.12":       102,
 		"connectors.virustotal.timeout":      6, // set through the merge key
 		"connectors.virustotal.rate_limit":   124,
-		"local.users[1].password_hash":       144,
-		"api.tokens[1]":                      149,
+		"local.users[1].password_hash":       155,
+		"api.tokens[1]":                      160,
 		"alerts.generic.edr.observables.ip":  116,
-		"connectors.yara.options.fast_mode":  135,
-		"connectors.yara.files[1]":           133,
+		"connectors.yara.options.fast_mode":  136,
+		"connectors.yara.files[1]":           134,
 		"incidents.responders[0]":            34,
 		"no.such.path":                       0,
 		"reminders.quiet_after.not_a_subkey": 0,

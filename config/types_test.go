@@ -40,7 +40,9 @@ local:
     - name: alice
       password_hash: $2a$10$r4NxMJASQQHsrIEf/4P65.hunter22/wSuQyVkgIwkodJOFpQ3moW
 api:
-  tokens: [hunter2-api-token-0001, hunter2-api-token-0002]
+  tokens:
+    - {name: one, token: hunter2-api-token-0001}
+    - {name: two, token: hunter2-api-token-0002}
 `
 	cfg, err := Parse("warroom.yaml", []byte(yaml), env)
 	if err != nil {

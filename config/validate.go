@@ -71,6 +71,7 @@ func (c *Config) validate() []Problem {
 	v.reminders()
 	v.alerts()
 	v.connectors()
+	v.enrichment()
 	v.local()
 	v.api()
 	return v.probs
@@ -456,6 +457,17 @@ func (v *validator) connectors() {
 	}
 }
 
+func (v *validator) enrichment() {
+	if v.c.Enrichment.MaxIndicators < 0 {
+		v.errf("enrichment.max_indicators", "must not be negative")
+	}
+	for i, e := range v.c.Enrichment.Allowlist {
+		if strings.TrimSpace(e) == "" {
+			v.errf(index("enrichment.allowlist", i), "empty entry")
+		}
+	}
+}
+
 var bcryptRE = regexp.MustCompile(`^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$`)
 
 func (v *validator) local() {
@@ -485,18 +497,28 @@ func (v *validator) local() {
 const minAPIToken = 16
 
 func (v *validator) api() {
-	seen := map[Secret]int{}
+	names := map[string]int{}
+	tokens := map[Secret]int{}
 	for i, t := range v.c.API.Tokens {
 		p := index("api.tokens", i)
-		switch j, dup := seen[t]; {
-		case t == "":
-			v.errf(p, "empty token")
-		case len(t) < minAPIToken:
-			v.errf(p, "too short: API tokens must be at least %d characters", minAPIToken)
+		switch j, dup := names[t.Name]; {
+		case t.Name == "":
+			v.errf(p+".name", "required")
 		case dup:
-			v.errf(p, "same token as on line %d", v.lineOf(index("api.tokens", j)))
+			v.errf(p+".name", "duplicate token name %q (first used on line %d)", t.Name, v.lineOf(index("api.tokens", j)+".name"))
 		default:
-			seen[t] = i
+			names[t.Name] = i
 		}
+		switch j, dup := tokens[t.Token]; {
+		case t.Token == "":
+			v.errf(p+".token", "empty token")
+		case len(t.Token) < minAPIToken:
+			v.errf(p+".token", "too short: API tokens must be at least %d characters", minAPIToken)
+		case dup:
+			v.errf(p+".token", "same token as on line %d", v.lineOf(index("api.tokens", j)+".token"))
+		default:
+			tokens[t.Token] = i
+		}
+		v.role(p+".role", t.Role, false)
 	}
 }

@@ -31,6 +31,9 @@ type room struct {
 	messages map[string]bot.Message // message id → latest content
 	order    []string
 	changed  chan struct{}
+	// firstResult, when not nil, records when each room first showed an
+	// enrichment answer (for the benchmark).
+	firstResult map[string]time.Time
 }
 
 func newRoom() *room {
@@ -50,6 +53,7 @@ func (r *room) Post(_ context.Context, room bot.RoomRef, m bot.Message) (bot.Mes
 	id := fmt.Sprintf("m%d", len(r.order)+1)
 	r.order = append(r.order, id)
 	r.messages[id] = m
+	r.noteAnswer(room.ID, m)
 	r.signal()
 	return bot.MessageRef{Room: room, ID: id}, nil
 }
@@ -57,6 +61,7 @@ func (r *room) Update(_ context.Context, ref bot.MessageRef, m bot.Message) erro
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.messages[ref.ID] = m
+	r.noteAnswer(ref.Room.ID, m)
 	r.signal()
 	return nil
 }

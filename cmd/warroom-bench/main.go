@@ -88,7 +88,8 @@ database_sync: %s
 log_level: warn
 slack: {bot_token: %s, signing_secret: bench, api_url: %s}
 alerts: {token: %s}
-api: {tokens: [%s]}
+roles: {lead: [UBENCH]}
+api: {tokens: [{name: bench, token: %s, role: lead}]}
 `, addr, filepath.Join(dir, "warroom.db"), o.sync, fake.BotToken(), fake.APIURL(), token, token)), 0o600)
 	srv := exec.CommandContext(ctx, bin, "serve", "--config", cfg)
 	srv.Stderr = os.Stderr

@@ -1,36 +1,18 @@
 package main
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/warroom-bot/warroom/store"
 )
 
-// api registers the JSON API under /api/. Every call needs one of the
-// bearer tokens in api.tokens; with none configured the API is closed.
+// api registers the JSON API endpoints kept here; the web package serves
+// the rest of /api/. Every call needs a web room session or one of the
+// bearer tokens in api.tokens.
 func (a *app) api(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/alerts", a.authorizedAPI(a.apiAlerts))
-}
-
-func (a *app) authorizedAPI(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if len(a.cfg.API.Tokens) == 0 {
-			apiError(w, http.StatusForbidden, "the API is closed: set api.tokens in the config")
-			return
-		}
-		got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		for _, t := range a.cfg.API.Tokens {
-			if subtle.ConstantTimeCompare([]byte(got), []byte(t.Reveal())) == 1 {
-				next(w, r)
-				return
-			}
-		}
-		apiError(w, http.StatusUnauthorized, "missing or wrong bearer token")
-	}
+	mux.HandleFunc("GET /api/alerts", a.web.srv.API(a.apiAlerts))
 }
 
 type alertJSON struct {

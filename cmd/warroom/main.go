@@ -30,6 +30,7 @@ Usage:
   warroom digest NAME --dry-run             print a configured digest as it would be posted now
   warroom alerts replay FILE --source S     parse a saved alert payload and post it to the server
   warroom ioc extract < TEXT                print the indicators in TEXT as JSON lines
+  warroom enrich IOC... [--json]            look indicators up in every configured source
   warroom healthcheck                       exit 0 if the local server answers /healthz
   warroom version                           print the version
 
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, rest, stderr)
+	case "enrich":
+		return cmdEnrich(ctx, rest, stdout, stderr)
 	case "incident":
 		return cmdIncident(ctx, rest, stdout, stderr)
 	case "audit":

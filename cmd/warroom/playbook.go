@@ -7,21 +7,8 @@ import (
 	"os"
 
 	"github.com/warroom-bot/warroom/config"
-	"github.com/warroom-bot/warroom/connectors"
-	"github.com/warroom-bot/warroom/connectors/execrun"
-	"github.com/warroom-bot/warroom/connectors/httpreq"
-	"github.com/warroom-bot/warroom/connectors/wait"
 	"github.com/warroom-bot/warroom/playbooks"
 )
-
-// actionRegistry is the one place where connector actions are registered.
-func actionRegistry(cfg *config.Config) *connectors.Registry {
-	r := connectors.NewRegistry()
-	r.Register(httpreq.New(httpreq.Options{}))
-	r.Register(execrun.New(cfg.Exec.Allow))
-	r.Register(wait.New(nil))
-	return r
-}
 
 // playbookVars reads the variables named in playbook_env, and only those.
 func playbookVars(cfg *config.Config) map[string]string {
@@ -37,7 +24,10 @@ func playbookVars(cfg *config.Config) map[string]string {
 // loadPlaybooks loads the playbook directory; any problem stops the start,
 // with every problem listed as file:line:col.
 func loadPlaybooks(cfg *config.Config) (*playbooks.Set, error) {
-	reg := actionRegistry(cfg)
+	reg, err := actionRegistry(cfg)
+	if err != nil {
+		return nil, err
+	}
 	set, diags := playbooks.Load(cfg.Playbooks, playbooks.Options{Spec: playbooks.RegistrySpec(reg), Names: reg.Names, Env: cfg.PlaybookEnv})
 	if len(diags) > 0 {
 		return nil, fmt.Errorf("playbooks in %s are invalid:\n%w", cfg.Playbooks, diags.Err())
@@ -62,7 +52,10 @@ func cmdPlaybook(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	reg := actionRegistry(cfg)
+	reg, err := actionRegistry(cfg)
+	if err != nil {
+		return err
+	}
 	opts := playbooks.Options{Spec: playbooks.RegistrySpec(reg), Names: reg.Names, Env: cfg.PlaybookEnv}
 	var all []*playbooks.Playbook
 	var diags playbooks.Diagnostics

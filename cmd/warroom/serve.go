@@ -17,20 +17,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/warroom-bot/warroom/bot"
+	discordbot "github.com/warroom-bot/warroom/bot/discord"
 	slackbot "github.com/warroom-bot/warroom/bot/slack"
 	"github.com/warroom-bot/warroom/commands"
 	"github.com/warroom-bot/warroom/config"
 	"github.com/warroom-bot/warroom/connectors/alerts"
 	"github.com/warroom-bot/warroom/connectors/alerts/intake"
+	"github.com/warroom-bot/warroom/connectors/ioc"
 	"github.com/warroom-bot/warroom/digests"
+	"github.com/warroom-bot/warroom/enrichment"
 	"github.com/warroom-bot/warroom/playbooks"
 	"github.com/warroom-bot/warroom/store"
 )
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs, cfgPath := flags("serve", stderr)
+	demo := fs.Bool("demo", false, "load the sample alerts in "+demoDir+" at start, for a first look")
 	if pos, err := parse(fs, args); err != nil || len(pos) > 0 {
-		fmt.Fprintln(stderr, "usage: warroom serve [--config FILE]")
+		fmt.Fprintln(stderr, "usage: warroom serve [--config FILE] [--demo]")
 		return errUsage
 	}
 	cfg, err := config.Load(*cfgPath)
@@ -41,6 +45,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
+	}
+	if *demo {
+		if err := loadDemo(ctx, a, demoDir); err != nil {
+			a.close()
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -68,9 +78,12 @@ type app struct {
 	router     *commands.Router
 	dispatcher *bot.Dispatcher
 	slack      *slackbot.Adapter
+	discord    *discordbot.Adapter
 	engine     *playbooks.Engine
+	enrich     *enrichment.Worker
 	digests    *digests.Scheduler
 	handler    http.Handler
+	web        *webParts
 }
 
 // newApp wires warroom from its config. It opens the database (applying
@@ -84,8 +97,13 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: log, db: db}
+	if a.web, err = newWeb(ctx, cfg, db, log); err != nil {
+		db.Close()
+		return nil, err
+	}
 
-	var platforms []bot.Platform
+	// The local platform is always on: it is the web room's view of every incident.
+	platforms := []bot.Platform{a.web.local}
 	if cfg.SlackEnabled() {
 		a.slack = slackbot.New(slackbot.Config{
 			BotToken: cfg.Slack.BotToken.Reveal(), SigningSecret: cfg.Slack.SigningSecret.Reveal(),
@@ -93,8 +111,16 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 			Handler: routerRef{a}, Logger: log,
 		})
 		platforms = append(platforms, a.slack)
-	} else {
-		log.Warn("no chat platform configured: incidents get no channels. To connect Slack, set slack.bot_token " +
+	}
+	if cfg.DiscordEnabled() {
+		if a.discord, err = newDiscord(cfg, routerRef{a}, log); err != nil {
+			db.Close()
+			return nil, err
+		}
+		platforms = append(platforms, a.discord)
+	}
+	if a.slack == nil && a.discord == nil {
+		log.Warn("no chat platform configured: incidents get rooms in the web room only. To connect Slack, set slack.bot_token " +
 			"and slack.signing_secret (or slack.app_token for Socket Mode) in the config; the README shows how")
 	}
 
@@ -117,8 +143,11 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	})
 	a.svc = bot.NewService(db, bot.Options{
 		Platforms: names, ChannelPrefix: cfg.Incidents.ChannelPrefix, Responders: cfg.Incidents.Responders,
-		Private: cfg.Incidents.Private, Logger: log, Notify: a.dispatcher.Notify,
+		Private: cfg.Incidents.Private, Logger: log, Notify: a.notify,
 		GroupWindow: cfg.Alerts.GroupWindow.Std(),
+		OnOpen: func(ctx context.Context, tx *store.Tx, in bot.Incident, al *bot.Alert) ([]bot.Event, error) {
+			return a.enrich.OnOpen(ctx, tx, in, al)
+		},
 		OnAlertIncident: func(ctx context.Context, tx *store.Tx, in bot.Incident, al bot.Alert) ([]bot.Event, error) {
 			if a.engine == nil {
 				return nil, nil
@@ -126,7 +155,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 			return a.engine.QueueForAlert(ctx, tx, in, al)
 		},
 	})
-	perms := commands.Permissions{Roles: cfg.Roles, Commands: cfg.Commands,
+	perms := commands.Permissions{Roles: cfg.Roles, Commands: cfg.Commands, HasRole: a.hasRole(),
 		Groups: func(ctx context.Context, platform, group string) ([]string, error) {
 			if platform == "slack" && a.slack != nil {
 				return a.slack.GroupMembers(ctx, group)
@@ -140,15 +169,29 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 			db.Close()
 			return nil, err
 		}
+		actions, err := actionRegistry(cfg)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
 		fourEyes := cfg.FourEyes()
 		a.engine = playbooks.NewEngine(playbooks.EngineOptions{
-			Service: a.svc, Set: set, Actions: actionRegistry(cfg), Vars: playbookVars(cfg),
+			Service: a.svc, Set: set, Actions: actions, Vars: playbookVars(cfg),
 			Allowed: perms.Allowed, Members: func(role string) []string { return cfg.Roles[role] },
 			FourEyes: &fourEyes, ApprovalTimeout: cfg.Approvals.Timeout.Std(), Logger: log,
 		})
 		a.router.UsePlaybooks(a.engine)
 		log.Info("playbooks loaded", "dir", cfg.Playbooks, "count", len(set.All()))
 	}
+
+	a.enrich, err = newEnrichment(cfg, a.svc, func(id int64, ind ioc.Indicator) []bot.Button {
+		return a.router.PlaybookButtons(id, ind)
+	}, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.router.UseEnrichment(a.enrich)
 
 	jobs, reminders, err := digests.FromConfig(cfg, names)
 	if err != nil {
@@ -174,15 +217,31 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	if a.slack != nil {
 		a.slack.Routes(mux)
 	}
+	if a.discord != nil {
+		a.discord.Routes(mux)
+	}
 	in, err := newIntake(cfg, a.svc, log)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	in.Routes(mux)
+	if err := a.web.mount(a, mux); err != nil {
+		db.Close()
+		return nil, err
+	}
 	a.api(mux)
 	a.handler = mux
 	return a, nil
+}
+
+// notify wakes whatever a committed change may have given work: the
+// dispatcher (outbox rows) and the enrichment worker (lookup jobs).
+func (a *app) notify() {
+	a.dispatcher.Notify()
+	if a.enrich != nil {
+		a.enrich.Notify()
+	}
 }
 
 // alertParsers builds the alert parsers from the alerts block of the config.
@@ -250,6 +309,11 @@ func (a *app) ready(w http.ResponseWriter, r *http.Request) {
 			problems = append(problems, "slack: "+err.Error())
 		}
 	}
+	if a.discord != nil {
+		if err := a.discord.Ready(); err != nil {
+			problems = append(problems, "discord: "+err.Error())
+		}
+	}
 	if len(problems) > 0 {
 		http.Error(w, strings.Join(problems, "\n"), http.StatusServiceUnavailable)
 		return
@@ -276,6 +340,16 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { a.dispatcher.Run(runCtx) })
+	wg.Go(func() { a.web.srv.Run(runCtx) })
+	wg.Go(func() { a.enrich.Run(runCtx, 5*time.Second) })
+	if a.discord != nil {
+		wg.Go(func() {
+			if err := a.discord.Run(runCtx); err != nil && runCtx.Err() == nil {
+				a.log.Error("discord stopped", "err", err)
+			}
+			a.discord.Wait()
+		})
+	}
 	if a.engine != nil {
 		wg.Go(func() { a.engine.Run(runCtx, 2*time.Second) })
 	}

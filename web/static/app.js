@@ -1,0 +1,102 @@
+// warroom's page script: live updates over server-sent events, and the
+// command box and message buttons answered in place. Every page works
+// without it; this only saves reloads.
+(function () {
+  "use strict";
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = meta ? meta.content : "";
+
+  function showReply(text, isError) {
+    var out = document.getElementById("reply");
+    if (!out) return;
+    out.textContent = "";
+    var p = document.createElement(isError ? "p" : "pre");
+    if (isError) p.className = "error";
+    p.textContent = text;
+    out.appendChild(p);
+    out.classList.add("shown");
+  }
+
+  // refresh fetches the page again and swaps in every live region whose
+  // content changed, keeping scrolled-to-bottom lists at the bottom.
+  var refreshing = false, again = false;
+  function refresh() {
+    if (refreshing) { again = true; return; }
+    refreshing = true;
+    fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (res) { return res.ok ? res.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-live]").forEach(function (el) {
+          var fresh = doc.getElementById(el.id);
+          if (!fresh || fresh.innerHTML === el.innerHTML) return;
+          var stick = el.hasAttribute("data-stick") && el.scrollTop + el.clientHeight >= el.scrollHeight - 8;
+          el.innerHTML = fresh.innerHTML;
+          if (stick) el.scrollTop = el.scrollHeight;
+        });
+        document.body.setAttribute("data-refreshed", String(Date.now()));
+      })
+      .catch(function () {})
+      .then(function () {
+        refreshing = false;
+        if (again) { again = false; refresh(); }
+      });
+  }
+
+  if (window.EventSource && document.querySelector("[data-live]")) {
+    var scheduled = false;
+    var es = new EventSource("/events");
+    es.addEventListener("change", function () {
+      if (scheduled) return;
+      scheduled = true;
+      // Changes come in bursts (a command writes several rows): take one look.
+      setTimeout(function () { scheduled = false; refresh(); }, 100);
+    });
+    es.addEventListener("open", function () { document.body.setAttribute("data-live-ready", "1"); });
+  }
+
+  document.querySelectorAll(".stick-bottom, [data-stick]").forEach(function (el) {
+    el.scrollTop = el.scrollHeight;
+  });
+
+  // The command box posts JSON to the API and shows the reply in place.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.classList.contains("command") && form.dataset.api) {
+      e.preventDefault();
+      var input = form.querySelector('input[name="text"]');
+      var text = input.value;
+      var button = form.querySelector("button");
+      button.disabled = true;
+      fetch(form.dataset.api, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ text: text })
+      }).then(function (res) {
+        return res.json().then(function (body) {
+          if (!res.ok) { showReply(body.error || res.statusText, true); return; }
+          showReply(body.text || "Done.", false);
+          input.value = "";
+        });
+      }).catch(function (err) { showReply(String(err), true); })
+        .then(function () { button.disabled = false; input.focus(); refresh(); });
+      return;
+    }
+    if (form.classList.contains("button")) {
+      if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) { e.preventDefault(); return; }
+      e.preventDefault();
+      // getAttribute: the form has a field named "action", which shadows form.action.
+      fetch(form.getAttribute("action"), {
+        method: "POST", credentials: "same-origin",
+        headers: { Accept: "application/json" },
+        body: new URLSearchParams(new FormData(form))
+      }).then(function (res) {
+        return res.json().then(function (body) {
+          showReply(res.ok ? body.text : (body.error || res.statusText), !res.ok);
+        });
+      }).catch(function (err) { showReply(String(err), true); })
+        .then(refresh);
+    }
+  });
+})();

@@ -1,0 +1,108 @@
+package web
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/warroom-bot/warroom/bot"
+)
+
+func TestHasRole(t *testing.T) {
+	has := HasRole(
+		[]Account{{Name: "alice", Role: "lead"}, {Name: "admin", Role: AllRoles}},
+		[]Token{{Name: "ci", Role: "lead"}, {Name: "plain"}},
+	)
+	for _, tt := range []struct {
+		actor, role string
+		want        bool
+	}{
+		{"local:alice", "lead", true},
+		{"local:alice", "analyst", false},
+		{"local:admin", "anything", true},
+		{"local:mallory", "lead", false},
+		{"api:ci", "lead", true},
+		{"api:plain", "", false},
+		{"api:alice", "lead", false},
+		{"slack:alice", "lead", false},
+		{"alice", "lead", false},
+	} {
+		if got := has(context.Background(), tt.actor, tt.role); got != tt.want {
+			t.Errorf("HasRole(%q, %q) = %v, want %v", tt.actor, tt.role, got, tt.want)
+		}
+	}
+}
+
+func TestNameIncident(t *testing.T) {
+	s := &Server{}
+	for _, tt := range []struct{ word, text, want string }{
+		{"incident", "status contained", "status INC-4 contained"},
+		{"incident", "timeline", "timeline INC-4"},
+		{"incident", "status INC-2 contained", "status INC-2 contained"},
+		{"incident", "new Phish --sev high", "new Phish --sev high"},
+		{"incident", "list", "list"},
+		{"playbook", "run contain host-1", "run contain INC-4 host-1"},
+		{"playbook", "status", "status INC-4"},
+		{"playbook", "list", "list"},
+		{"enrich", "203.0.113.7", "203.0.113.7"},
+		{"unknown", "x", "x"},
+	} {
+		if got := s.nameIncident(tt.word, tt.text, "INC-4"); got != tt.want {
+			t.Errorf("/%s %s → %q, want %q", tt.word, tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"/incidents/INC-1": "/incidents/INC-1",
+		"//evil.example/":  "/",
+		"https://evil/":    "/",
+		"/\\evil":          "/",
+		"":                 "/",
+	} {
+		if got := localPath(in); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPlainText(t *testing.T) {
+	m := bot.Message{Title: "INC-1 · Phish", Actor: "local:alice", Text: "set the status",
+		Fields: []bot.Field{{Label: "Commander", User: "slack:U1"}, {Label: "Status", Value: "open"}}, Footer: "by warroom"}
+	want := "INC-1 · Phish\nalice set the status\nCommander: U1 (slack)\nStatus: open\nby warroom"
+	if got := PlainText(m); got != want {
+		t.Errorf("PlainText:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestSessionsExpire(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ss := &sessions{byID: map[string]*session{}, now: func() time.Time { return now }}
+	s := ss.create("alice")
+	if _, ok := ss.get(s.id); !ok {
+		t.Fatal("a new session is unknown")
+	}
+	now = now.Add(sessionTTL + time.Second)
+	if _, ok := ss.get(s.id); ok {
+		t.Error("an idle session outlived its TTL")
+	}
+}
+
+func TestLoginLimiter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := newLoginLimiter(10*time.Second, 3, func() time.Time { return now })
+	for range 3 {
+		if l.blocked("ip:a", "name:x") {
+			t.Fatal("blocked before the burst was used")
+		}
+		l.failed("ip:a", "name:x")
+	}
+	if !l.blocked("ip:a") || !l.blocked("name:x") || l.blocked("ip:b") {
+		t.Error("the limit does not apply per key")
+	}
+	now = now.Add(10 * time.Second)
+	if l.blocked("ip:a") {
+		t.Error("no attempt came back after the interval")
+	}
+}
