@@ -230,7 +230,7 @@ func TestAlertIncidentIsEnrichedAndLogged(t *testing.T) {
 	text := render(m)
 	for _, want := range []string{
 		"ipv4 45.155.205.233 — MALICIOUS", "intel: malicious (90) C2 server",
-		"domain evil-updates.com — CLEAN", "hostname host-42 — UNKNOWN", "history: not seen in earlier incidents",
+		"domain evil-updates.com — CLEAN", "hostname host-42 — UNKNOWN\nnot known to history",
 		"all sources answered",
 	} {
 		if !strings.Contains(text, want) {
@@ -458,10 +458,17 @@ func TestMessageGolden(t *testing.T) {
 				{Source: "virustotal", Verdict: enrich.Malicious, Score: 87, Reason: "14/92 engines flag it malicious", Link: "https://www.virustotal.com/gui/ip-address/45.155.205.233"},
 				{Source: "abuseipdb", Verdict: enrich.Unknown, Score: enrich.NoScore, Error: "timeout"},
 				{Source: "greynoise", Verdict: enrich.Suspicious, Score: enrich.NoScore, Reason: "internet background noise"},
-				{Source: "history", Verdict: enrich.Unknown, Score: enrich.NoScore, Reason: "seen in INC-3 (closed: blocked at the edge)"},
+				{Source: "history", Verdict: enrich.Unknown, Score: enrich.NoScore, Reason: "seen in INC-3 (closed: blocked at the edge)",
+					Facts: []enrich.Fact{{Label: "INC-3", Value: "Beacon to 45.155.205.233"}}},
+				{Source: "rdap", Verdict: enrich.Unknown, Score: enrich.NoScore, Reason: "not found"},
 			}},
 			{Indicator: ind("10.1.2.3"), Results: []enrich.Result{
-				{Source: "inventory", Verdict: enrich.Unknown, Score: enrich.NoScore, Reason: "host-42: owner alice (web), criticality high"},
+				{Source: "inventory", Verdict: enrich.Unknown, Score: enrich.NoScore, Reason: "host-42: owner alice (web), criticality high",
+					Facts: []enrich.Fact{{Label: "owner", Value: "alice"}}},
+			}},
+			{Indicator: ind("paste.example.org"), Results: []enrich.Result{
+				{Source: "feeds", Verdict: enrich.Unknown, Score: enrich.NoScore, Reason: "not listed in 2 feeds"},
+				{Source: "history", Verdict: enrich.Unknown, Score: enrich.NoScore, Reason: "not seen in earlier incidents"},
 			}},
 			{Indicator: ind("example-cdn.com"), Results: []enrich.Result{
 				{Source: "virustotal", Verdict: enrich.Clean, Score: 0, Reason: "0/92 engines flag it"},

@@ -57,7 +57,7 @@ func (v View) Message() bot.Message {
 	withheld := 0
 	worst := enrich.Unknown
 	for _, f := range v.Findings {
-		var lines []string
+		var lines, silent []string
 		shown := Finding{Indicator: f.Indicator}
 		for _, r := range sortedResults(f.Results) {
 			if !enrich.Shareable(r.TLP, v.Private) {
@@ -65,10 +65,19 @@ func (v View) Message() bot.Message {
 				continue
 			}
 			shown.Results = append(shown.Results, r)
+			if !informative(r) {
+				silent = append(silent, r.Source)
+				continue
+			}
 			lines = append(lines, resultLine(r))
 			if r.Link != "" && len(m.Links) < 20 {
 				m.Links = append(m.Links, bot.Link{Text: r.Source + ": " + f.Indicator.Value, URL: r.Link})
 			}
+		}
+		if len(lines) == 0 && len(silent) > 0 {
+			// Every source answered and none knows it: say so once
+			// rather than a "not found" line per source.
+			lines = append(lines, "not known to "+strings.Join(silent, ", "))
 		}
 		verdict := shown.Verdict()
 		if verdict.Rank() > worst.Rank() {
@@ -107,6 +116,12 @@ func (v View) Message() bot.Message {
 	}
 	m.Footer = strings.Join(foot, " · ")
 	return m
+}
+
+// informative reports whether an answer says anything beyond "not
+// found": a verdict, facts, a link or an error.
+func informative(r enrich.Result) bool {
+	return r.Verdict != enrich.Unknown || r.Error != "" || len(r.Facts) > 0 || r.Link != ""
 }
 
 // resultLine is one source's answer on one line:

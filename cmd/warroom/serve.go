@@ -42,6 +42,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	if *demo {
+		demoSources(cfg)
+	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err

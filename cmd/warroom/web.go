@@ -108,6 +108,25 @@ func (w *webParts) mount(a *app, mux *http.ServeMux) error {
 // directory (the repository root for `go run ./cmd/warroom serve --demo`).
 const demoDir = "examples/alerts"
 
+// demoEnrichment holds the sample feed and asset list --demo enriches from.
+const demoEnrichment = "examples/enrichment"
+
+// demoSources gives a demo the local enrichment sources a team would
+// configure first, a feed and an asset inventory, unless the config has
+// its own: the sample incidents then show verdicts and owners, with no API
+// key anywhere.
+func demoSources(cfg *config.Config) {
+	if cfg.Connectors == nil {
+		cfg.Connectors = map[string]config.ConnectorConfig{}
+	}
+	if _, ok := cfg.Connectors["feeds"]; !ok {
+		cfg.Connectors["feeds"] = config.ConnectorConfig{Enabled: true, Files: []string{filepath.Join(demoEnrichment, "demo-feed.txt")}}
+	}
+	if _, ok := cfg.Connectors["inventory"]; !ok {
+		cfg.Connectors["inventory"] = config.ConnectorConfig{Enabled: true, File: filepath.Join(demoEnrichment, "assets.csv")}
+	}
+}
+
 // loadDemo feeds the sample alerts in dir through the alert parsers and
 // bot.Service.Ingest, as POST /alerts/{source} would, so that a first look
 // at the dashboard has incidents in it. Files are named after their source
