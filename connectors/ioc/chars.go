@@ -17,32 +17,39 @@ const (
 	cLocal  // characters accepted in the local part of an e-mail address
 	cURL    // characters accepted inside a URL
 	cDomRun // letter, digit, '.', '-', '_': a run that may hold a dotted name
+	cWord   // letter, digit, '_': the \w of regular expressions
+	cIP6Run // hex digit, ':', '.': a run that may hold an IPv6 address
+	cIP4Run // digit, '.': a run that may hold an IPv4 address
 )
 
-var class [256]uint8
+var class [256]uint16
 
 func init() {
 	for c := 0; c < 256; c++ {
-		var k uint8
+		var k uint16
 		switch {
 		case c >= '0' && c <= '9':
-			k |= cDigit | cHex | cLabel | cLocal | cDomRun
+			k |= cDigit | cHex | cLabel | cLocal | cDomRun | cWord | cIP6Run | cIP4Run
 		case c >= 'a' && c <= 'z':
-			k |= cLower | cLabel | cLocal | cDomRun
+			k |= cLower | cLabel | cLocal | cDomRun | cWord
 			if c <= 'f' {
-				k |= cHex
+				k |= cHex | cIP6Run
 			}
 		case c >= 'A' && c <= 'Z':
-			k |= cUpper | cLabel | cLocal | cDomRun
+			k |= cUpper | cLabel | cLocal | cDomRun | cWord
 			if c <= 'F' {
-				k |= cHex
+				k |= cHex | cIP6Run
 			}
 		}
 		switch c {
-		case '-', '_':
+		case '-':
 			k |= cLabel | cLocal | cDomRun
+		case '_':
+			k |= cLabel | cLocal | cDomRun | cWord
 		case '.':
-			k |= cLocal | cDomRun
+			k |= cLocal | cDomRun | cIP6Run | cIP4Run
+		case ':':
+			k |= cIP6Run
 		case '%', '+':
 			k |= cLocal
 		}
@@ -69,7 +76,7 @@ func isBlank(c byte) bool  { return c == ' ' || c == '\t' }
 
 // isWord matches the \b word class of regular expressions: hashes and CVE ids
 // must not touch such a character on either side.
-func isWord(c byte) bool { return isAlnum(c) || c == '_' }
+func isWord(c byte) bool { return class[c]&cWord != 0 }
 
 func toLowerASCII(s string) string {
 	for i := 0; i < len(s); i++ {

@@ -270,12 +270,24 @@ func inMessageIDHeader(s string, pos int) bool {
 func (x *extractor) ipv6() {
 	s := x.s
 	for i := 0; i < len(s); {
-		if !isHex(s[i]) && s[i] != ':' {
-			i++
-			continue
+		// Only runs with a colon can hold an address, so jump to the next
+		// colon and find the run around it; the run cannot start before
+		// i, where the previous one ended. Text without colons costs one
+		// IndexByte.
+		k := strings.IndexByte(s[i:], ':')
+		if k < 0 {
+			return
 		}
+		k += i
+		for k > i && class[s[k-1]]&cIP6Run != 0 {
+			k--
+		}
+		for s[k] == '.' { // a run starts at a hex digit or a colon
+			k++
+		}
+		i = k
 		j, colons, hexDigits := i, 0, 0
-		for j < len(s) && (isHex(s[j]) || s[j] == ':' || s[j] == '.') {
+		for j < len(s) && class[s[j]]&cIP6Run != 0 {
 			switch {
 			case s[j] == ':':
 				colons++
@@ -326,12 +338,19 @@ func (x *extractor) ipv6() {
 func (x *extractor) ipv4() {
 	s := x.s
 	for i := 0; i < len(s); {
-		if !isDigit(s[i]) && s[i] != '.' {
-			i++
-			continue
+		// A run without a dot is never an address: jump to the next dot
+		// and back to the start of its run, which cannot be before i.
+		k := strings.IndexByte(s[i:], '.')
+		if k < 0 {
+			return
 		}
+		k += i
+		for k > i && class[s[k-1]]&cIP4Run != 0 {
+			k--
+		}
+		i = k
 		j, dots := i, 0
-		for j < len(s) && (isDigit(s[j]) || s[j] == '.') {
+		for j < len(s) && class[s[j]]&cIP4Run != 0 {
 			if s[j] == '.' {
 				dots++
 			}
@@ -422,10 +441,18 @@ var fieldSets = map[string]bool{
 func (x *extractor) domains() {
 	s := x.s
 	for i := 0; i < len(s); {
-		if !isDomRun(s[i]) {
-			i++
-			continue
+		// Only runs with a dot can hold a name: jump to the next dot and
+		// back to the start of its run, which cannot be before i. Most
+		// words cost nothing but the IndexByte that skips them.
+		k := strings.IndexByte(s[i:], '.')
+		if k < 0 {
+			return
 		}
+		k += i
+		for k > i && isDomRun(s[k-1]) {
+			k--
+		}
+		i = k
 		j, dot, under := i, false, false
 		for j < len(s) && isDomRun(s[j]) {
 			dot = dot || s[j] == '.'
@@ -446,7 +473,7 @@ func (x *extractor) domains() {
 		for b > a && (s[b-1] == '.' || s[b-1] == '-') {
 			b--
 		}
-		if x.urlSpans.contains(a) || x.emailSpans.contains(a) {
+		if !plausibleTLD(s[a:b]) || x.urlSpans.contains(a) || x.emailSpans.contains(a) {
 			continue
 		}
 		d := toLowerASCII(s[a:b])
@@ -456,6 +483,26 @@ func (x *extractor) domains() {
 		x.add(a, Indicator{Type: TypeDomain, Value: d})
 		x.domainSpans = append(x.domainSpans, span{a, b})
 	}
+}
+
+// plausibleTLD applies validTLD's test to the last label of a raw,
+// mixed-case candidate, so that the many dotted runs that end in a number
+// or a single letter (timestamps, versions, sentence ends) are dropped
+// before they are lower-cased and copied.
+func plausibleTLD(raw string) bool {
+	t := raw[strings.LastIndexByte(raw, '.')+1:]
+	if len(t) > 4 && hasFoldPrefix(t, "xn--") {
+		return true
+	}
+	if len(t) < 2 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if !isAlpha(t[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // looksLikeNonDomain applies the context rules for a valid-looking name d at
@@ -522,18 +569,24 @@ func (x *extractor) looksLikeNonDomain(d string, a, b int) bool {
 func (x *extractor) hashes() {
 	s := x.s
 	for i := 0; i < len(s); {
-		if !isWord(s[i]) {
+		if class[s[i]]&cWord == 0 {
 			i++
 			continue
 		}
-		j, hex := i, true
-		for j < len(s) && isWord(s[j]) {
-			hex = hex && isHex(s[j])
+		// AND the classes of the run: cHex survives only if every byte
+		// is a hex digit.
+		j, all := i, uint16(cHex)
+		for j < len(s) {
+			k := class[s[j]]
+			if k&cWord == 0 {
+				break
+			}
+			all &= k
 			j++
 		}
 		start := i
 		i = j
-		if !hex || uniWordBefore(s, start) || uniWordAt(s, j) {
+		if n := j - start; n != 32 && n != 40 && n != 64 || all&cHex == 0 || uniWordBefore(s, start) || uniWordAt(s, j) {
 			continue
 		}
 		v := s[start:j]
@@ -548,8 +601,22 @@ func (x *extractor) hashes() {
 // cves finds CVE-YYYY-NNNN ids in any case, word-bounded.
 func (x *extractor) cves() {
 	s := x.s
-	for i := 0; i+13 <= len(s); i++ {
-		if s[i]|0x20 != 'c' || s[i+3] != '-' || s[i+1]|0x20 != 'v' || s[i+2]|0x20 != 'e' {
+	if len(s) < 13 {
+		return
+	}
+	// Every id has a '-' after "cve", so candidates are found by jumping
+	// from one hyphen to the next; next is where the scan may resume.
+	for next, h := 0, 3; ; h++ {
+		k := strings.IndexByte(s[h:], '-')
+		if k < 0 {
+			return
+		}
+		h += k
+		i := h - 3
+		if i+13 > len(s) {
+			return
+		}
+		if i < next || s[i]|0x20 != 'c' || s[i+1]|0x20 != 'v' || s[i+2]|0x20 != 'e' {
 			continue
 		}
 		if i > 0 && isWord(s[i-1]) {
@@ -565,6 +632,6 @@ func (x *extractor) cves() {
 		if c, ok := parseCVE(s[i:j]); ok {
 			x.add(i, Indicator{Type: TypeCVE, Value: c})
 		}
-		i = j - 1
+		next = j
 	}
 }

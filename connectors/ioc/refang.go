@@ -19,8 +19,21 @@ func refang(s string) (string, []int) {
 	var marks []int
 	for i := 0; i < len(s); {
 		// Copy ordinary bytes in bulk; only a few bytes can start a token.
+		// A scheme token (hxxp, fxp) is found by its 'x', which is rare
+		// in prose, rather than by its 'h' or 'f', which are not: the
+		// scan stops on the letter before an 'x' only when it is one of
+		// those, so every position a token can start at is still seen.
 		j := i
-		for j < len(s) && !refangStart[s[j]] {
+		for j < len(s) {
+			if c := s[j]; refangStop[c] {
+				if c|0x20 != 'x' {
+					break
+				}
+				if j > i && refangStart[s[j-1]] {
+					j--
+					break
+				}
+			}
 			j++
 		}
 		out = append(out, s[i:j]...)
@@ -74,11 +87,18 @@ func refang(s string) (string, []int) {
 		out = append(out, c)
 		i++
 	}
+	if len(marks) == 0 {
+		return s, nil // nothing replaced: out equals s, skip the copy
+	}
 	return string(out), marks
 }
 
 // refangStart marks the bytes that can begin a defang token.
 var refangStart = [256]bool{'h': true, 'H': true, 'f': true, 'F': true, '[': true, '(': true, '{': true}
+
+// refangStop marks the bytes the bulk copy stops at: brackets, and the 'x'
+// that follows the first letter of a defanged scheme.
+var refangStop = [256]bool{'x': true, 'X': true, '[': true, '(': true, '{': true}
 
 // mayBeDefanged is a cheap pre-check so that ordinary text, which is most of
 // what the bot sees, is not copied.
