@@ -36,6 +36,13 @@ type DispatcherOptions struct {
 	// Observe, if set, is told the outcome of every attempt ("done",
 	// "retry", "dead") for metrics.
 	Observe func(platform string, op Op, outcome string)
+	// MinScan is the least time between two scans of the outbox (default
+	// 20ms), stretched to ten times the last scan's duration when scans
+	// get slow. Every commit wakes the dispatcher, and under an alert storm
+	// that is thousands of wake-ups a second while each scan reads the head
+	// of every lane: scanning once per wake-up would spend the CPU the
+	// storm needs. Wake-ups in between share one scan.
+	MinScan time.Duration
 }
 
 // Dispatcher delivers outbox rows through the platforms. Rows of one lane go
@@ -79,6 +86,9 @@ func NewDispatcher(db *store.DB, platforms []Platform, opts DispatcherOptions) *
 	if opts.Observe == nil {
 		opts.Observe = func(string, Op, string) {}
 	}
+	if opts.MinScan <= 0 {
+		opts.MinScan = 20 * time.Millisecond
+	}
 	d := &Dispatcher{
 		db: db, platforms: map[string]Platform{}, opts: opts,
 		wake: make(chan struct{}, 1), busy: map[string]bool{}, limiters: map[string]*rate.Limiter{},
@@ -103,6 +113,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
+		scanned := time.Now()
 		rows, err := d.db.DueOutbox(ctx, d.opts.Clock.Now(), 4*d.opts.Workers)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -133,6 +144,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		if next, ok, err := d.db.NextOutboxAt(ctx); err == nil && ok {
 			wait = min(wait, max(next.Sub(d.opts.Clock.Now()), 10*time.Millisecond))
 		}
+		took := time.Since(scanned)
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -142,6 +154,14 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-timer.C:
 		}
 		timer.Stop()
+		// Real time, not the injected clock: this bounds CPU, not delivery.
+		if rest := max(d.opts.MinScan, 10*took) - time.Since(scanned); rest > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(rest):
+			}
+		}
 	}
 }
 

@@ -194,10 +194,8 @@ func (s *Service) flushRepeat(ctx context.Context, tx *store.Tx, now time.Time, 
 	if _, err := tx.Append(ctx, r.in.ID, now, System, "alert.repeated", body); err != nil {
 		return err
 	}
-	for _, p := range s.opts.Platforms {
-		if err := queueNotice(ctx, tx, now, p, r.in.ID); err != nil {
-			return err
-		}
+	if err := s.queueNotices(ctx, tx, now, r.in.ID); err != nil {
+		return err
 	}
 	r.ref.Count += r.n
 	r.n = 0
@@ -385,8 +383,20 @@ func (s *Service) alertJoined(ctx context.Context, tx *store.Tx, now time.Time, 
 			}
 		}
 	}
+	return s.queueNotices(ctx, tx, now, in.ID)
+}
+
+// queueNotices makes sure every room of an incident has a notice queued.
+func (s *Service) queueNotices(ctx context.Context, tx *store.Tx, now time.Time, incidentID int64) error {
+	if len(s.opts.Platforms) == 0 {
+		return nil
+	}
+	notices, err := tx.Notices(ctx, incidentID)
+	if err != nil {
+		return err
+	}
 	for _, p := range s.opts.Platforms {
-		if err := queueNotice(ctx, tx, now, p, in.ID); err != nil {
+		if err := queueNoticeFrom(ctx, tx, now, p, incidentID, notices[p]); err != nil {
 			return err
 		}
 	}
@@ -410,8 +420,16 @@ func alertBody(a Alert, count int) map[string]any {
 // due no sooner than a minute after the last one.
 func queueNotice(ctx context.Context, tx *store.Tx, now time.Time, platform string, incidentID int64) error {
 	n, err := tx.Notice(ctx, platform, incidentID)
-	if err != nil || n.Pending {
+	if err != nil {
 		return err
+	}
+	return queueNoticeFrom(ctx, tx, now, platform, incidentID, n)
+}
+
+// queueNoticeFrom is queueNotice given the room's notice state.
+func queueNoticeFrom(ctx context.Context, tx *store.Tx, now time.Time, platform string, incidentID int64, n store.Notice) error {
+	if n.Pending {
+		return nil
 	}
 	due := now
 	if !n.At.IsZero() && n.At.Add(noticeEvery).After(now) {
@@ -423,7 +441,7 @@ func queueNotice(ctx context.Context, tx *store.Tx, now time.Time, platform stri
 	}
 	// Its own lane: a notice waiting for its minute must not hold back the
 	// incident's other messages.
-	_, err = tx.Enqueue(ctx, store.OutboxRow{
+	_, err := tx.Enqueue(ctx, store.OutboxRow{
 		Platform: platform, Lane: incidentLane(platform, incidentID) + "/notice", Op: string(OpAlertNotice),
 		IncidentID: incidentID, Payload: []byte("{}"), NextAt: due, CreatedAt: now,
 	})

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/warroom-bot/warroom/bot"
@@ -49,6 +50,9 @@ type Worker struct {
 	opts Options
 	db   *store.DB
 	wake chan struct{}
+	// queued is set when a transaction queued a job: Notify comes after
+	// every commit of the service, and only those worth a claim.
+	queued atomic.Bool
 }
 
 // New returns a Worker.
@@ -169,6 +173,7 @@ func (w *Worker) queue(ctx context.Context, tx *store.Tx, in bot.Incident, inds 
 	if err != nil {
 		return bot.Event{}, err
 	}
+	w.queued.Store(true)
 	if message == "" {
 		message = jobMessage(store.EnrichJob{ID: id})
 	}
@@ -192,8 +197,15 @@ func (w *Worker) sourceNames() []string {
 	return append(w.opts.Enricher.Sources(), historyName)
 }
 
-// Notify wakes the worker: a job may be waiting. It never blocks.
+// Notify wakes the worker if a job was queued since it last looked. The
+// service calls it after every commit, so it must be cheap; it never blocks.
 func (w *Worker) Notify() {
+	if w.queued.Load() {
+		w.poke()
+	}
+}
+
+func (w *Worker) poke() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -210,13 +222,18 @@ func (w *Worker) Run(ctx context.Context, poll time.Duration) {
 	sem := make(chan struct{}, w.opts.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// look is whether a claim may find something: at start (jobs left by
+	// a process that died), after a job was queued, when a slot frees up
+	// after a full claim, and on every poll.
+	look := true
 	for {
-		free := cap(sem) - len(sem)
-		if free > 0 {
+		if free := cap(sem) - len(sem); free > 0 && (look || w.queued.Swap(false)) {
+			w.queued.Store(false)
 			jobs, err := w.claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
 				w.opts.Logger.Error("claim enrichment jobs", "err", err)
 			}
+			look = len(jobs) == free // there may be more than fitted
 			for _, j := range jobs {
 				sem <- struct{}{}
 				wg.Go(func() {
@@ -224,7 +241,7 @@ func (w *Worker) Run(ctx context.Context, poll time.Duration) {
 					if err := w.RunJob(ctx, j); err != nil && ctx.Err() == nil {
 						w.opts.Logger.Error("enrichment job", "incident", store.FormatRef(j.IncidentID), "job", j.ID, "err", err)
 					}
-					w.Notify() // a slot is free
+					w.poke() // a slot is free
 				})
 			}
 		}
@@ -235,6 +252,7 @@ func (w *Worker) Run(ctx context.Context, poll time.Duration) {
 			return
 		case <-w.wake:
 		case <-t.C:
+			look = true
 		}
 		t.Stop()
 	}
