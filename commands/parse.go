@@ -247,8 +247,16 @@ func parseUser(s string) (string, bool) {
 	if plainIDRe.MatchString(s) {
 		return s, true
 	}
+	if accountRe.MatchString(s) {
+		// @alice: a web room account, which has a name but no id; the
+		// router accepts it only from the web room.
+		return s, true
+	}
 	return "", false
 }
+
+// accountRe matches "@name" as typed in the web room.
+var accountRe = regexp.MustCompile(`^@[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // cutWord splits off the first whitespace-separated word.
 func cutWord(s string) (word, rest string) {

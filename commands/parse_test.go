@@ -29,6 +29,7 @@ func TestParseIncident(t *testing.T) {
 		{"assign INC-4 <@U0G9QF9C6>", IncidentCmd{Sub: "assign", Ref: 4, User: "U0G9QF9C6"}},
 		{"assign <@!80351110224678912>", IncidentCmd{Sub: "assign", User: "80351110224678912"}},
 		{"assign me", IncidentCmd{Sub: "assign", User: "me"}},
+		{"assign @alice", IncidentCmd{Sub: "assign", User: "@alice"}},
 		{"note beacon to 203.0.113.7   every 60s", IncidentCmd{Sub: "note", Text: "beacon to 203.0.113.7   every 60s"}},
 		{"note INC-9 seen on host-42", IncidentCmd{Sub: "note", Ref: 9, Text: "seen on host-42"}},
 		{"timeline", IncidentCmd{Sub: "timeline"}},

@@ -278,8 +278,13 @@ func (r *Router) incident(ctx context.Context, req bot.Request) (bot.Reply, erro
 		return done(in, err, "%s is now %s severity.", in.Ref(), cmd.Severity)
 	case "assign":
 		commander := bot.ActorID(req.Platform, cmd.User)
-		if cmd.User == "me" {
+		switch {
+		case cmd.User == "me":
 			commander = actor
+		case strings.HasPrefix(cmd.User, "@") && req.Platform == "local":
+			commander = bot.ActorID("local", cmd.User[1:])
+		case strings.HasPrefix(cmd.User, "@"):
+			return bot.Reply{}, &bot.UserError{Msg: "Mention the new commander (pick them from the list after @) so " + req.Platform + " sends their id, or use me."}
 		}
 		in, err := r.svc.Assign(ctx, actor, id, commander)
 		return done(in, err, "%s has a new commander.", in.Ref())
