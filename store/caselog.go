@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -53,15 +52,14 @@ func chainHash(prevHex string, e Entry) (string, error) {
 func (tx *Tx) Append(ctx context.Context, incidentID int64, at time.Time, actor, kind string, body any) (Entry, error) {
 	raw := json.RawMessage("{}")
 	if body != nil {
+		// Marshal's output is compact, a json.RawMessage body included (it
+		// is compacted as it is encoded), so the hash covers one canonical
+		// spelling of the body.
 		b, err := json.Marshal(body)
 		if err != nil {
 			return Entry{}, fmt.Errorf("append %s: encode body: %w", kind, err)
 		}
-		var compact bytes.Buffer
-		if err := json.Compact(&compact, b); err != nil {
-			return Entry{}, fmt.Errorf("append %s: %w", kind, err)
-		}
-		raw = compact.Bytes()
+		raw = b
 	}
 	var last Entry
 	if tx.head != nil {
