@@ -166,12 +166,17 @@ alerts:
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.serve(ctx, ln) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
 		}
-	}()
+	}
+	defer stop()
 
 	post := func(fingerprint, title string) {
 		t.Helper()
@@ -220,6 +225,7 @@ alerts:
 	if n := calls.Load(); n != 1 {
 		t.Errorf("VirusTotal was called %d times; the second incident should use the cache", n)
 	}
+	stop() // the log is complete, and no longer written to
 	if strings.Contains(logs.String(), vtKey) {
 		t.Error("the API key reached the log")
 	}

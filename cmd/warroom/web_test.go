@@ -264,9 +264,9 @@ func TestAPI(t *testing.T) {
 	if status != 200 || !strings.Contains(replyText(t, body), "Opening INC-1 (high)") {
 		t.Fatalf("new incident: %d %s", status, body)
 	}
-	eventually(t, "the incident's local room", func() bool {
-		_, err := s.db.Room(ctx, "local", 1)
-		return err == nil
+	eventually(t, "the incident's summary in its local room", func() bool {
+		_, body := call(t, s.base, "GET", "/api/incidents/INC-1/messages", plainToken, "")
+		return strings.Contains(body, "INC-1 · Beaconing from host-42")
 	})
 
 	var list bytes.Buffer
