@@ -19,8 +19,10 @@ import (
 	"github.com/warroom-bot/warroom/bot/slack/fakeslack"
 	"github.com/warroom-bot/warroom/commands"
 	"github.com/warroom-bot/warroom/connectors"
+	"github.com/warroom-bot/warroom/connectors/enrich"
 	"github.com/warroom-bot/warroom/connectors/httpreq"
 	"github.com/warroom-bot/warroom/digests"
+	"github.com/warroom-bot/warroom/enrichment"
 	"github.com/warroom-bot/warroom/internal/fakeclock"
 	"github.com/warroom-bot/warroom/playbooks"
 	"github.com/warroom-bot/warroom/store"
@@ -48,6 +50,9 @@ type harness struct {
 	playbookDir string
 	vars        map[string]string
 	engine      *playbooks.Engine
+
+	sources  []enrich.Configured
+	enricher *enrichment.Worker
 }
 
 type option func(*harness)
@@ -57,6 +62,11 @@ func withPerms(p commands.Permissions) option { return func(h *harness) { h.perm
 // withPlaybooks loads playbooks from dir; vars are their playbook_env.
 func withPlaybooks(dir string, vars map[string]string) option {
 	return func(h *harness) { h.playbookDir, h.vars = dir, vars }
+}
+
+// withEnrichment enriches every new incident from sources.
+func withEnrichment(sources ...enrich.Configured) option {
+	return func(h *harness) { h.sources = sources }
 }
 
 // withPacing keeps Slack's published rate limits in force (on the fake clock).
@@ -100,7 +110,14 @@ func (h *harness) start() {
 	h.slack = slackbot.New(cfg)
 	h.disp = bot.NewDispatcher(db, []bot.Platform{h.slack}, bot.DispatcherOptions{Clock: h.clock, Unpaced: !h.paced, CallTimeout: 2 * time.Second})
 	var engine *playbooks.Engine
+	var enricher *enrichment.Worker
 	h.svc = bot.NewService(db, bot.Options{Platforms: []string{"slack"}, Responders: []string{"URESP1", "slack:URESP2", "discord:42"}, Clock: h.clock,
+		OnOpen: func(ctx context.Context, tx *store.Tx, in bot.Incident, a *bot.Alert) ([]bot.Event, error) {
+			if enricher == nil {
+				return nil, nil
+			}
+			return enricher.OnOpen(ctx, tx, in, a)
+		},
 		OnAlertIncident: func(ctx context.Context, tx *store.Tx, in bot.Incident, a bot.Alert) ([]bot.Event, error) {
 			if engine == nil {
 				return nil, nil
@@ -141,6 +158,11 @@ func (h *harness) start() {
 		if err := h.engine.Resume(context.Background()); err != nil {
 			h.t.Fatal(err)
 		}
+	}
+	if h.sources != nil {
+		enricher = enrichment.New(enrichment.Options{Service: h.svc, Enricher: enrich.New(h.sources, nil), Buttons: router.PlaybookButtons})
+		h.enricher = enricher
+		router.UseEnrichment(enricher)
 	}
 	mux := http.NewServeMux()
 	h.slack.Routes(mux)
@@ -252,11 +274,17 @@ func (h *harness) click(user, channel, ts, actionID, value string) string {
 	return rurl
 }
 
-// deliver lets running playbooks settle, then runs every due outbox row once.
+// deliver lets running playbooks and enrichment settle, then runs every
+// due outbox row once.
 func (h *harness) deliver() int {
 	h.t.Helper()
 	if h.engine != nil {
 		h.engine.Wait()
+	}
+	if h.enricher != nil {
+		if err := h.enricher.RunOnce(context.Background()); err != nil {
+			h.t.Fatal(err)
+		}
 	}
 	n, err := h.disp.RunOnce(context.Background())
 	if err != nil {
