@@ -43,6 +43,10 @@ type DispatcherOptions struct {
 	// of every lane: scanning once per wake-up would spend the CPU the
 	// storm needs. Wake-ups in between share one scan.
 	MinScan time.Duration
+	// KeepDone is how long delivered rows stay in the outbox before they
+	// are pruned (default 7 days): long enough to look into a delivery,
+	// short enough that a busy year does not live in the table.
+	KeepDone time.Duration
 }
 
 // Dispatcher delivers outbox rows through the platforms. Rows of one lane go
@@ -89,6 +93,9 @@ func NewDispatcher(db *store.DB, platforms []Platform, opts DispatcherOptions) *
 	if opts.MinScan <= 0 {
 		opts.MinScan = 20 * time.Millisecond
 	}
+	if opts.KeepDone <= 0 {
+		opts.KeepDone = 7 * 24 * time.Hour
+	}
 	d := &Dispatcher{
 		db: db, platforms: map[string]Platform{}, opts: opts,
 		wake: make(chan struct{}, 1), busy: map[string]bool{}, limiters: map[string]*rate.Limiter{},
@@ -112,7 +119,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	sem := make(chan struct{}, d.opts.Workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	var pruned time.Time
 	for {
+		if time.Since(pruned) > time.Hour {
+			pruned = time.Now()
+			d.Prune(ctx)
+		}
 		scanned := time.Now()
 		rows, err := d.db.DueOutbox(ctx, d.opts.Clock.Now(), 4*d.opts.Workers)
 		if err != nil {
@@ -161,6 +173,27 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				return nil
 			case <-time.After(rest):
 			}
+		}
+	}
+}
+
+// Prune deletes delivered rows older than KeepDone, a batch at a time so
+// that alert intake never waits long behind it.
+func (d *Dispatcher) Prune(ctx context.Context) {
+	cutoff := d.opts.Clock.Now().Add(-d.opts.KeepDone)
+	for ctx.Err() == nil {
+		var n int64
+		err := d.db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			n, err = tx.PruneOutbox(ctx, cutoff, 1000)
+			return err
+		})
+		if err != nil {
+			d.opts.Logger.Warn("prune outbox", "err", err)
+			return
+		}
+		if n < 1000 {
+			return
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -199,4 +200,35 @@ func (tx *Tx) KillOutbox(ctx context.Context, id int64, reason string, at time.T
 		return fmt.Errorf("kill outbox %d: %w", id, err)
 	}
 	return nil
+}
+
+// PruneOutbox deletes up to limit delivered rows that finished before
+// cutoff. A delivered row is history the case log already holds; keeping
+// every one forever would grow the outbox without end.
+func (tx *Tx) PruneOutbox(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	res, err := tx.exec(ctx, `DELETE FROM outbox WHERE id IN (
+		SELECT id FROM outbox WHERE state = 'done' AND done_at < ? ORDER BY id LIMIT ?)`, nanos(cutoff), limit)
+	if err != nil {
+		return 0, fmt.Errorf("prune outbox: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// RequeueDead makes dead rows pending again, due now and with their
+// attempts reset: the rows named by ids, or every dead row when ids is
+// empty. It returns how many rows it requeued.
+func (tx *Tx) RequeueDead(ctx context.Context, ids []int64, now time.Time) (int64, error) {
+	q := `UPDATE outbox SET state = 'pending', attempts = 0, inflight = 0, next_at = ?, done_at = NULL WHERE state = 'dead'`
+	args := []any{nanos(now)}
+	if len(ids) > 0 {
+		q += ` AND id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	res, err := tx.exec(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("requeue dead outbox rows: %w", err)
+	}
+	return res.RowsAffected()
 }

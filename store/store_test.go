@@ -277,3 +277,50 @@ func TestIncidentListSeesEveryWrite(t *testing.T) {
 		t.Fatal("cached list shares memory with callers")
 	}
 }
+
+func TestPruneOutbox(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	var ids []int64
+	err := db.Write(ctx, func(tx *Tx) error {
+		for i := range 5 {
+			id, err := tx.Enqueue(ctx, OutboxRow{Platform: "slack", Lane: "slack/direct", Op: "post", Payload: []byte("{}"), NextAt: now, CreatedAt: now})
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+			switch i {
+			case 0, 1: // delivered a month ago
+				err = tx.CompleteOutbox(ctx, id, "ok", now.Add(-30*24*time.Hour))
+			case 2: // delivered just now
+				err = tx.CompleteOutbox(ctx, id, "ok", now)
+			case 3: // given up a month ago: kept for a person to look at
+				err = tx.KillOutbox(ctx, id, "channel_not_found", now.Add(-30*24*time.Hour))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := db.Write(ctx, func(tx *Tx) error {
+		var err error
+		n, err = tx.PruneOutbox(ctx, now.Add(-7*24*time.Hour), 1000)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("pruned %d rows, want the 2 old delivered ones", n)
+	}
+	for state, want := range map[string]int{OutboxDone: 1, OutboxDead: 1, OutboxPending: 1} {
+		if rows, _ := db.OutboxRows(ctx, state); len(rows) != want {
+			t.Errorf("%s rows: %d, want %d", state, len(rows), want)
+		}
+	}
+}

@@ -27,6 +27,8 @@ Usage:
   warroom incident show INC-N [--json]      show one incident and its timeline
   warroom playbook validate PATH...         check playbooks; file:line:col per problem
   warroom audit verify                      check the case log's hash chain
+  warroom outbox list [--dead] [--json]     chat calls waiting (or given up on)
+  warroom outbox retry ID...|--all          give dead chat calls another go
   warroom digest NAME --dry-run             print a configured digest as it would be posted now
   warroom alerts replay FILE --source S     parse a saved alert payload and post it to the server
   warroom ioc extract < TEXT                print the indicators in TEXT as JSON lines
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdAlerts(ctx, rest, stdout, stderr)
 	case "ioc":
 		return cmdIOC(rest, stdin, stdout, stderr)
+	case "outbox":
+		return cmdOutbox(ctx, rest, stdout, stderr)
 	case "healthcheck":
 		return cmdHealthcheck(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
