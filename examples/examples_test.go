@@ -26,6 +26,15 @@ var exampleEnv = map[string]string{
 	"GRAFANA_WEBHOOK_SECRET":     "grafana-secret-0123456789",
 	"VT_API_KEY":                 "vt-key-0123456789",
 	"ABUSEIPDB_API_KEY":          "abuseipdb-key-0123456789",
+	"GREYNOISE_API_KEY":          "greynoise-key-0123456789",
+	"MISP_API_KEY":               "misp-key-0123456789",
+	"FALCON_CLIENT_ID":           "falcon-client-0123456789",
+	"FALCON_CLIENT_SECRET":       "falcon-secret-0123456789",
+	"OKTA_API_TOKEN":             "okta-token-0123456789",
+	"PAGERDUTY_ROUTING_KEY":      "R0123456789ABCDEF0123456789ABCDEF",
+	"DISCORD_BOT_TOKEN":          "discord-bot-token-0123456789",
+	"DISCORD_PUBLIC_KEY":         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	"WARROOM_API_TOKEN":          "api-token-0123456789abcdef",
 }
 
 // parse loads an example with env as the environment. With all set, a
@@ -132,6 +141,10 @@ func TestExampleConfig(t *testing.T) {
 			{"connectors", len(cfg.Connectors) > 0},
 			{"digests", len(cfg.Digests) > 0},
 			{"reminders", cfg.Reminders.QuietAfter > 0},
+			{"enrichment", len(cfg.Enrichment.Allowlist) > 0},
+			{"discord", cfg.DiscordEnabled()},
+			{"local", len(cfg.Local.Users) > 0},
+			{"api", len(cfg.API.Tokens) > 0},
 		}
 		for _, c := range checks {
 			if !c.on {
