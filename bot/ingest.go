@@ -391,7 +391,7 @@ func (s *Service) queueNotices(ctx context.Context, tx *store.Tx, now time.Time,
 	if len(s.opts.Platforms) == 0 {
 		return nil
 	}
-	notices, err := tx.Notices(ctx, incidentID)
+	notices, err := tx.Notices(ctx, incidentID, s.opts.Platforms)
 	if err != nil {
 		return err
 	}

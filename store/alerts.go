@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -200,10 +201,21 @@ func noticeOf(ctx context.Context, q querier, platform string, incidentID int64)
 	return n, err
 }
 
-// Notices returns the alert-notice state of an incident's rooms, by
-// platform, in one read: intake checks every platform's room per alert.
-func (tx *Tx) Notices(ctx context.Context, incidentID int64) (map[string]Notice, error) {
-	rows, err := tx.query(ctx, `SELECT platform, noticed, notice_at, pending FROM alert_notices WHERE incident_id = ?`, incidentID)
+// Notices returns the alert-notice state of an incident's rooms on the
+// platforms, in one read: intake checks every platform's room per alert.
+func (tx *Tx) Notices(ctx context.Context, incidentID int64, platforms []string) (map[string]Notice, error) {
+	if len(platforms) == 0 {
+		return map[string]Notice{}, nil
+	}
+	// Naming the platforms lets SQLite use the (platform, incident_id) key
+	// instead of scanning every room's row.
+	args := make([]any, 0, len(platforms)+1)
+	for _, p := range platforms {
+		args = append(args, p)
+	}
+	args = append(args, incidentID)
+	rows, err := tx.query(ctx, `SELECT platform, noticed, notice_at, pending FROM alert_notices
+		WHERE platform IN (?`+strings.Repeat(", ?", len(platforms)-1)+`) AND incident_id = ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read alert notices: %w", err)
 	}
