@@ -64,8 +64,10 @@ func (s Spec) Input(name string) (Field, bool) {
 type Call struct {
 	// With holds the inputs, already rendered and checked against the Spec.
 	With map[string]any
-	// IdempotencyKey is unique per run, step and attempt; actions pass it on
-	// where the remote API supports one (an Idempotency-Key header).
+	// IdempotencyKey is unique per run and step and the same for every
+	// attempt of it, so a retry after a lost answer is recognised as a
+	// repeat; actions pass it on where the remote API supports one (an
+	// Idempotency-Key header, a dedup key).
 	IdempotencyKey string
 }
 

@@ -410,7 +410,10 @@ func (e *Engine) runStep(ctx context.Context, st *runState, step *Step) error {
 		if timeout <= 0 {
 			timeout = e.opts.StepTimeout
 		}
-		key := fmt.Sprintf("warroom-run-%d-%s-%d", st.run.ID, step.ID, attempt)
+		// One key for every attempt of a step, across restarts: a retry after
+		// a timeout or a crash whose first call did land is exactly what the
+		// remote side must recognise as a repeat.
+		key := fmt.Sprintf("warroom-run-%d-%s", st.run.ID, step.ID)
 		type outcome struct {
 			result map[string]any
 			err    error

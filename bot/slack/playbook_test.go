@@ -24,6 +24,8 @@ type fakeEDR struct {
 	*httptest.Server
 	mu   sync.Mutex
 	reqs []edrRequest
+	// failFirst answers that many requests with 503 before succeeding.
+	failFirst int
 }
 
 type edrRequest struct {
@@ -39,8 +41,14 @@ func newFakeEDR(t *testing.T) *fakeEDR {
 		json.Unmarshal(b, &body)
 		e.mu.Lock()
 		e.reqs = append(e.reqs, edrRequest{Path: r.Method + " " + r.URL.Path, Auth: r.Header.Get("Authorization"), Key: r.Header.Get("Idempotency-Key"), Body: body})
+		fail := len(e.reqs) <= e.failFirst
 		e.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
+		if fail {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"error":"busy"}`)
+			return
+		}
 		io.WriteString(w, `{"status":"contained"}`)
 	}))
 	t.Cleanup(e.Close)
@@ -102,6 +110,28 @@ func buttonValue(t *testing.T, m fakeslack.Message, actionID string) string {
 	return ""
 }
 
+// TestRetriesKeepTheIdempotencyKey: a step retried after a failure sends
+// the same Idempotency-Key, so an EDR that did act on the first call
+// recognises the second as a repeat.
+func TestRetriesKeepTheIdempotencyKey(t *testing.T) {
+	h, edr, room := containHarness(t)
+	edr.mu.Lock()
+	edr.failFirst = 1
+	edr.mu.Unlock()
+	approval := h.keyed("approval-1")
+	h.click("ULEAD", room, approval.TS, "approval.approve", buttonValue(t, approval, "approval.approve"))
+	reqs := edr.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("EDR requests = %+v, want a failure and a retry", reqs)
+	}
+	if reqs[0].Key == "" || reqs[0].Key != reqs[1].Key {
+		t.Errorf("idempotency keys %q then %q, want one key for both attempts", reqs[0].Key, reqs[1].Key)
+	}
+	if p := rendered(t, h.keyed("run-1")); !strings.Contains(p, "✅ Isolate host-42") {
+		t.Errorf("the retried step did not succeed:\n%s", p)
+	}
+}
+
 func TestContainNeedsALeadsApproval(t *testing.T) {
 	h, edr, room := containHarness(t)
 	progress, approval := h.keyed("run-1"), h.keyed("approval-1")
@@ -133,7 +163,7 @@ func TestContainNeedsALeadsApproval(t *testing.T) {
 	if len(reqs) != 1 {
 		t.Fatalf("EDR requests = %+v, want exactly one", reqs)
 	}
-	if r := reqs[0]; r.Path != "POST /contain" || r.Body["host"] != "host-42" || r.Key != "warroom-run-1-isolate-1" || r.Auth != "Bearer edr-secret-token" {
+	if r := reqs[0]; r.Path != "POST /contain" || r.Body["host"] != "host-42" || r.Key != "warroom-run-1-isolate" || r.Auth != "Bearer edr-secret-token" {
 		t.Errorf("EDR request = %+v", r)
 	}
 	p := rendered(t, h.keyed("run-1"))
