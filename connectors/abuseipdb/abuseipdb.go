@@ -66,14 +66,10 @@ func New(c Config) (*Source, error) {
 	if c.APIKey == "" {
 		return nil, errors.New("abuseipdb: missing api_key")
 	}
-	base := c.APIURL
-	if base == "" {
-		base = DefaultAPIURL
+	base, err := restapi.BaseURL(c.APIURL, DefaultAPIURL)
+	if err != nil {
+		return nil, fmt.Errorf("abuseipdb: api_url %w", err)
 	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("abuseipdb: api_url must be an absolute http or https URL")
-	}
-	key := c.APIKey
 	return &Source{api: &restapi.Client{
 		BaseURL: base,
 		HTTP:    c.HTTP,
@@ -82,10 +78,7 @@ func New(c Config) (*Source, error) {
 		// that restapi turns into a RateLimitError at once; retries are
 		// for 5xx and short bursts.
 		Retries: 2,
-		Auth: func(_ context.Context, h http.Header) error {
-			h.Set("Key", key)
-			return nil
-		},
+		Auth:    restapi.HeaderAuth("Key", c.APIKey),
 	}}, nil
 }
 

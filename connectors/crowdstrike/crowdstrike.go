@@ -12,15 +12,13 @@ package crowdstrike
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/warroom-bot/warroom/connectors"
+	"github.com/warroom-bot/warroom/connectors/internal/oauthcc"
 	"github.com/warroom-bot/warroom/connectors/internal/restapi"
 )
 
@@ -47,7 +45,7 @@ type Config struct {
 // Connector calls one Falcon tenant. It is safe for concurrent use.
 type Connector struct {
 	api    *restapi.Client
-	tokens *tokenSource
+	tokens *oauthcc.Source
 }
 
 // New checks c and returns a connector. It makes no request: credentials
@@ -63,27 +61,18 @@ func New(c Config) (*Connector, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("crowdstrike: missing %s", strings.Join(missing, " and "))
 	}
-	base := c.APIURL
-	if base == "" {
-		base = DefaultAPIURL
+	base, err := restapi.BaseURL(c.APIURL, DefaultAPIURL)
+	if err != nil {
+		return nil, fmt.Errorf("crowdstrike: api_url %w", err)
 	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("crowdstrike: api_url must be an absolute http or https URL")
-	}
-	tokens := &tokenSource{
-		client: &restapi.Client{BaseURL: base, HTTP: c.HTTP, Sleep: c.Sleep},
-		form:   url.Values{"client_id": {c.ClientID}, "client_secret": {c.ClientSecret}},
-		now:    time.Now,
-	}
-	api := &restapi.Client{BaseURL: base, HTTP: c.HTTP, Sleep: c.Sleep}
-	api.Auth = func(ctx context.Context, h http.Header) error {
-		tok, err := tokens.cached(ctx)
-		if err != nil {
-			return err
-		}
-		h.Set("Authorization", "Bearer "+tok)
-		return nil
-	}
+	tokens := oauthcc.New(oauthcc.Config{
+		TokenURL:     strings.TrimRight(base, "/") + "/oauth2/token",
+		ClientID:     c.ClientID,
+		ClientSecret: c.ClientSecret,
+		HTTP:         c.HTTP,
+		Sleep:        c.Sleep,
+	})
+	api := &restapi.Client{BaseURL: base, HTTP: c.HTTP, Sleep: c.Sleep, Auth: tokens.Authorize}
 	return &Connector{api: api, tokens: tokens}, nil
 }
 
@@ -95,92 +84,8 @@ func (c *Connector) Actions() []connectors.Action {
 	}
 }
 
-// do sends req with a bearer token. The token is fetched here rather than
-// only in the Auth hook because restapi treats a failing hook like a lost
-// connection and would retry it; a rejected client secret must fail at
-// once. A 401 gets one new token and one more try.
+// do sends req with a bearer token; a 401 gets one new token and one
+// more try.
 func (c *Connector) do(ctx context.Context, req restapi.Request, out any) error {
-	for attempt := 0; ; attempt++ {
-		tok, err := c.tokens.token(ctx)
-		if err != nil {
-			return err
-		}
-		err = c.api.Do(ctx, req, out)
-		if attempt == 0 && restapi.StatusOf(err) == http.StatusUnauthorized {
-			c.tokens.invalidate(tok)
-			continue
-		}
-		return err
-	}
-}
-
-// tokenSource fetches and caches an OAuth2 client-credentials token.
-type tokenSource struct {
-	client *restapi.Client
-	form   url.Values
-	now    func() time.Time
-
-	// mu is held while a token is fetched, so that concurrent actions
-	// wait for one request instead of each making their own.
-	mu     sync.Mutex
-	tok    string
-	expiry time.Time // when to fetch a new one, before the real expiry
-}
-
-// token returns a valid token, fetching one if none is cached or the
-// cached one is about to expire.
-func (ts *tokenSource) token(ctx context.Context) (string, error) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if ts.tok != "" && ts.now().Before(ts.expiry) {
-		return ts.tok, nil
-	}
-	var resp struct {
-		AccessToken string `json:"access_token"`
-		ExpiresIn   int    `json:"expires_in"`
-	}
-	err := ts.client.Do(ctx, restapi.Request{
-		Method: http.MethodPost,
-		Path:   "/oauth2/token",
-		Form:   ts.form,
-		// Asking for a token twice is harmless.
-		Idempotent: true,
-	}, &resp)
-	switch {
-	case restapi.IsAuth(err):
-		return "", fmt.Errorf("get token: client_id or client_secret rejected: %w", err)
-	case err != nil:
-		return "", fmt.Errorf("get token: %w", err)
-	case resp.AccessToken == "":
-		return "", errors.New("get token: the answer holds no access_token")
-	}
-	life := time.Duration(resp.ExpiresIn) * time.Second
-	// Renew a minute early (half the lifetime for short ones), so that a
-	// token does not expire between this check and the request.
-	ts.tok, ts.expiry = resp.AccessToken, ts.now().Add(life-min(time.Minute, life/2))
-	return ts.tok, nil
-}
-
-// cached returns the cached token even if it is due for renewal: do has
-// just made sure it is fresh, and one that expires during a long
-// Retry-After wait is caught by do's repeat on 401. Only when there is
-// none (a concurrent call dropped it) is one fetched.
-func (ts *tokenSource) cached(ctx context.Context) (string, error) {
-	ts.mu.Lock()
-	tok := ts.tok
-	ts.mu.Unlock()
-	if tok != "" {
-		return tok, nil
-	}
-	return ts.token(ctx)
-}
-
-// invalidate forgets tok if it is still the cached token; a token that a
-// concurrent call already replaced is left alone.
-func (ts *tokenSource) invalidate(tok string) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if ts.tok == tok {
-		ts.tok = ""
-	}
+	return c.tokens.Do(ctx, c.api, req, out)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/warroom-bot/warroom/connectors"
 	"github.com/warroom-bot/warroom/connectors/crowdstrike"
+	"github.com/warroom-bot/warroom/connectors/internal/vendortest"
 )
 
 const (
@@ -28,7 +28,7 @@ const (
 // endpoint: each request pops the next status and answers with it.
 type falcon struct {
 	t *testing.T
-	*httptest.Server
+	*vendortest.Server
 
 	mu          sync.Mutex
 	devices     map[string][]string // hostname → device ids
@@ -46,27 +46,12 @@ type falcon struct {
 
 func newFalcon(t *testing.T) *falcon {
 	f := &falcon{t: t, devices: map[string][]string{"host-42": {devA}, "twin": {devA, devB}}, expiresIn: 1799}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Server = vendortest.NewServer(t, f.serve)
 	return f
 }
 
-func pop(q *[]int) int {
-	if len(*q) == 0 {
-		return 0
-	}
-	s := (*q)[0]
-	*q = (*q)[1:]
-	return s
-}
-
 func (f *falcon) fail(w http.ResponseWriter, status int) {
-	if status == http.StatusTooManyRequests && f.retryAfter != "" {
-		w.Header().Set("Retry-After", f.retryAfter)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"errors":[{"code":%d,"message":"failure %d"}]}`, status, status)
+	vendortest.Fail(w, status, f.retryAfter, fmt.Sprintf(`{"errors":[{"code":%d,"message":"failure %d"}]}`, status, status))
 }
 
 func (f *falcon) serve(w http.ResponseWriter, r *http.Request) {
@@ -76,7 +61,7 @@ func (f *falcon) serve(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
 			f.t.Errorf("token request: %s, Content-Type %q", r.Method, r.Header.Get("Content-Type"))
 		}
-		if s := pop(&f.tokenFail); s != 0 {
+		if s := vendortest.Pop(&f.tokenFail); s != 0 {
 			f.fail(w, s)
 			return
 		}
@@ -110,7 +95,7 @@ func (f *falcon) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		json.NewEncoder(w).Encode(map[string]any{"resources": ids, "errors": []any{}})
 	case r.Method == http.MethodPost && r.URL.Path == "/devices/entities/devices-actions/v2":
-		if s := pop(&f.apiFail); s != 0 {
+		if s := vendortest.Pop(&f.apiFail); s != 0 {
 			f.fail(w, s)
 			return
 		}
@@ -133,22 +118,9 @@ func (f *falcon) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// sleeps records the waits asked for, without waiting.
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.d = append(s.d, d)
-	return ctx.Err()
-}
-
-func actions(t *testing.T, f *falcon, secret string, sl *sleeps) map[string]connectors.Action {
+func actions(t *testing.T, f *falcon, secret string, sl *vendortest.Sleeps) map[string]connectors.Action {
 	t.Helper()
-	c, err := crowdstrike.New(crowdstrike.Config{ClientID: clientID, ClientSecret: secret, APIURL: f.URL, HTTP: f.Client(), Sleep: sl.sleep})
+	c, err := crowdstrike.New(crowdstrike.Config{ClientID: clientID, ClientSecret: secret, APIURL: f.URL, HTTP: f.Client(), Sleep: sl.Sleep})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,14 +140,14 @@ func TestActions(t *testing.T) {
 		setup   func(f *falcon)
 		wantErr string         // substring; "" means success
 		want    map[string]any // outputs
-		check   func(t *testing.T, f *falcon, sl *sleeps)
+		check   func(t *testing.T, f *falcon, sl *vendortest.Sleeps)
 	}{
 		{
 			name:   "contain by host",
 			action: "crowdstrike.contain",
 			with:   map[string]any{"host": "host-42"},
 			want:   map[string]any{"device_id": devA, "hostname": "host-42", "action": "contain"},
-			check: func(t *testing.T, f *falcon, sl *sleeps) {
+			check: func(t *testing.T, f *falcon, sl *vendortest.Sleeps) {
 				if !reflect.DeepEqual(f.actions, []string{"contain " + devA}) || f.tokens != 1 {
 					t.Errorf("actions %q, tokens %d", f.actions, f.tokens)
 				}
@@ -186,7 +158,7 @@ func TestActions(t *testing.T) {
 			action: "crowdstrike.lift_containment",
 			with:   map[string]any{"device_id": strings.ToUpper(devB)},
 			want:   map[string]any{"device_id": devB, "hostname": "", "action": "lift_containment"},
-			check: func(t *testing.T, f *falcon, sl *sleeps) {
+			check: func(t *testing.T, f *falcon, sl *vendortest.Sleeps) {
 				if !reflect.DeepEqual(f.actions, []string{"lift_containment " + devB}) || f.calls != 1 {
 					t.Errorf("actions %q after %d calls", f.actions, f.calls)
 				}
@@ -212,9 +184,9 @@ func TestActions(t *testing.T) {
 			with:    map[string]any{"host": "host-42"},
 			secret:  "wrong",
 			wantErr: "get token: client_id or client_secret rejected: HTTP 401: authentication failed",
-			check: func(t *testing.T, f *falcon, sl *sleeps) {
-				if f.calls != 0 || len(sl.d) != 0 {
-					t.Errorf("%d API calls and waits %v after a rejected secret", f.calls, sl.d)
+			check: func(t *testing.T, f *falcon, sl *vendortest.Sleeps) {
+				if f.calls != 0 || len(sl.Waits()) != 0 {
+					t.Errorf("%d API calls and waits %v after a rejected secret", f.calls, sl.Waits())
 				}
 			},
 		},
@@ -224,7 +196,7 @@ func TestActions(t *testing.T) {
 			with:   map[string]any{"device_id": devA},
 			setup:  func(f *falcon) { f.expireFirst = true },
 			want:   map[string]any{"device_id": devA, "hostname": "", "action": "contain"},
-			check: func(t *testing.T, f *falcon, sl *sleeps) {
+			check: func(t *testing.T, f *falcon, sl *vendortest.Sleeps) {
 				if f.tokens != 2 || len(f.actions) != 1 {
 					t.Errorf("tokens %d, actions %q", f.tokens, f.actions)
 				}
@@ -236,7 +208,7 @@ func TestActions(t *testing.T) {
 			with:    map[string]any{"device_id": devA},
 			setup:   func(f *falcon) { f.apiFail = []int{401, 401, 401} },
 			wantErr: "contain device " + devA + ": HTTP 401: authentication failed",
-			check: func(t *testing.T, f *falcon, sl *sleeps) {
+			check: func(t *testing.T, f *falcon, sl *vendortest.Sleeps) {
 				if f.tokens != 2 || f.calls != 2 {
 					t.Errorf("tokens %d, calls %d; want one refresh and one repeat", f.tokens, f.calls)
 				}
@@ -248,9 +220,9 @@ func TestActions(t *testing.T) {
 			with:   map[string]any{"device_id": devA},
 			setup:  func(f *falcon) { f.apiFail, f.retryAfter = []int{429}, "7" },
 			want:   map[string]any{"device_id": devA, "hostname": "", "action": "contain"},
-			check: func(t *testing.T, f *falcon, sl *sleeps) {
-				if !reflect.DeepEqual(sl.d, []time.Duration{7 * time.Second}) || len(f.actions) != 1 {
-					t.Errorf("waits %v, actions %q", sl.d, f.actions)
+			check: func(t *testing.T, f *falcon, sl *vendortest.Sleeps) {
+				if !reflect.DeepEqual(sl.Waits(), []time.Duration{7 * time.Second}) || len(f.actions) != 1 {
+					t.Errorf("waits %v, actions %q", sl.Waits(), f.actions)
 				}
 			},
 		},
@@ -260,9 +232,9 @@ func TestActions(t *testing.T) {
 			with:   map[string]any{"device_id": devA},
 			setup:  func(f *falcon) { f.apiFail = []int{502, 503} },
 			want:   map[string]any{"device_id": devA, "hostname": "", "action": "contain"},
-			check: func(t *testing.T, f *falcon, sl *sleeps) {
-				if len(sl.d) != 2 || len(f.actions) != 1 {
-					t.Errorf("waits %v, actions %q", sl.d, f.actions)
+			check: func(t *testing.T, f *falcon, sl *vendortest.Sleeps) {
+				if len(sl.Waits()) != 2 || len(f.actions) != 1 {
+					t.Errorf("waits %v, actions %q", sl.Waits(), f.actions)
 				}
 			},
 		},
@@ -304,19 +276,9 @@ func TestActions(t *testing.T) {
 			if secret == "" {
 				secret = clientSecret
 			}
-			sl := &sleeps{}
+			sl := &vendortest.Sleeps{}
 			out, err := actions(t, f, secret, sl)[tt.action].Run(context.Background(), connectors.Call{With: tt.with, IdempotencyKey: "warroom-run-1-contain-1"})
-			if tt.wantErr == "" && err != nil {
-				t.Fatalf("error: %v", err)
-			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
-				}
-				if strings.Contains(err.Error(), clientSecret) || strings.Contains(err.Error(), "token-") {
-					t.Errorf("error repeats a secret: %v", err)
-				}
-			}
+			vendortest.CheckErr(t, err, tt.wantErr, clientSecret, "token-")
 			if tt.want != nil && !reflect.DeepEqual(out, tt.want) {
 				t.Errorf("outputs = %v, want %v", out, tt.want)
 			}
@@ -329,13 +291,13 @@ func TestActions(t *testing.T) {
 	}
 }
 
-func noAction(t *testing.T, f *falcon, sl *sleeps) {
+func noAction(t *testing.T, f *falcon, sl *vendortest.Sleeps) {
 	if len(f.actions) != 0 {
 		t.Errorf("actions taken: %q", f.actions)
 	}
 }
 
-func noCall(t *testing.T, f *falcon, sl *sleeps) {
+func noCall(t *testing.T, f *falcon, sl *vendortest.Sleeps) {
 	if f.calls != 0 || f.tokens != 0 {
 		t.Errorf("%d calls and %d tokens for invalid inputs", f.calls, f.tokens)
 	}
@@ -343,7 +305,7 @@ func noCall(t *testing.T, f *falcon, sl *sleeps) {
 
 func TestTokenCached(t *testing.T) {
 	f := newFalcon(t)
-	a := actions(t, f, clientSecret, &sleeps{})["crowdstrike.contain"]
+	a := actions(t, f, clientSecret, &vendortest.Sleeps{})["crowdstrike.contain"]
 	for range 3 {
 		if _, err := a.Run(context.Background(), connectors.Call{With: map[string]any{"host": "host-42"}}); err != nil {
 			t.Fatal(err)
@@ -357,7 +319,7 @@ func TestTokenCached(t *testing.T) {
 func TestShortLivedTokenRenewed(t *testing.T) {
 	f := newFalcon(t)
 	f.expiresIn = 0 // expired on arrival: every call needs a new one
-	a := actions(t, f, clientSecret, &sleeps{})["crowdstrike.contain"]
+	a := actions(t, f, clientSecret, &vendortest.Sleeps{})["crowdstrike.contain"]
 	for range 2 {
 		if _, err := a.Run(context.Background(), connectors.Call{With: map[string]any{"device_id": devA}}); err != nil {
 			t.Fatal(err)
@@ -387,42 +349,8 @@ func TestSpecs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	destructive := map[string]bool{"crowdstrike.contain": true, "crowdstrike.lift_containment": false}
-	checkSpecs(t, c.Actions(), "crowdstrike.", destructive)
-}
-
-// checkSpecs checks that every action is named under prefix, documented,
-// flagged destructive as expected, and declares each field once.
-func checkSpecs(t *testing.T, acts []connectors.Action, prefix string, destructive map[string]bool) {
-	t.Helper()
-	seen := map[string]bool{}
-	for _, a := range acts {
-		s := a.Spec()
-		want, ok := destructive[s.Name]
-		switch {
-		case !ok:
-			t.Errorf("unexpected action %q", s.Name)
-		case !strings.HasPrefix(s.Name, prefix):
-			t.Errorf("%s: not named %s…", s.Name, prefix)
-		case s.Destructive != want:
-			t.Errorf("%s: Destructive = %v, want %v", s.Name, s.Destructive, want)
-		case s.Doc == "" || len(s.Outputs) == 0:
-			t.Errorf("%s: no Doc or no Outputs", s.Name)
-		}
-		seen[s.Name] = true
-		for _, fields := range [][]connectors.Field{s.Inputs, s.Outputs} {
-			names := map[string]bool{}
-			for _, f := range fields {
-				if f.Name == "" || f.Type == "" || f.Doc == "" || names[f.Name] {
-					t.Errorf("%s: field %+v is unnamed, untyped, undocumented or repeated", s.Name, f)
-				}
-				names[f.Name] = true
-			}
-		}
-	}
-	for name := range destructive {
-		if !seen[name] {
-			t.Errorf("action %s missing", name)
-		}
-	}
+	vendortest.CheckSpecs(t, c.Actions(), "crowdstrike.", map[string]vendortest.Spec{
+		"crowdstrike.contain":          {Destructive: true, Idempotent: true},
+		"crowdstrike.lift_containment": {Idempotent: true},
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/warroom-bot/warroom/connectors"
 	"github.com/warroom-bot/warroom/connectors/defender"
+	"github.com/warroom-bot/warroom/connectors/internal/vendortest"
 )
 
 const (
@@ -29,7 +29,7 @@ const (
 // answers with it.
 type mde struct {
 	t *testing.T
-	*httptest.Server
+	*vendortest.Server
 
 	mu          sync.Mutex
 	machines    map[string]string // id → computerDnsName
@@ -49,34 +49,19 @@ func newMDE(t *testing.T) *mde {
 		macB: "twin.corp.example.com",
 		"3f6cd0e8f524eee8a13d3a43f529813c95e1dd19": "twin.corp.example.com",
 	}}
-	m.Server = httptest.NewServer(http.HandlerFunc(m.serve))
-	t.Cleanup(m.Close)
+	m.Server = vendortest.NewServer(t, m.serve)
 	return m
 }
 
-func pop(q *[]int) int {
-	if len(*q) == 0 {
-		return 0
-	}
-	s := (*q)[0]
-	*q = (*q)[1:]
-	return s
-}
-
 func fail(w http.ResponseWriter, status int) {
-	if status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "8")
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"error":{"code":"Failure%d","message":"failure %d","target":"x"}}`, status, status)
+	vendortest.Fail(w, status, "8", fmt.Sprintf(`{"error":{"code":"Failure%d","message":"failure %d","target":"x"}}`, status, status))
 }
 
 func (m *mde) serve(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if r.URL.Path == "/login/"+tenant+"/oauth2/v2.0/token" {
-		if s := pop(&m.tokenFail); s != 0 {
+		if s := vendortest.Pop(&m.tokenFail); s != 0 {
 			fail(w, s)
 			return
 		}
@@ -84,9 +69,7 @@ func (m *mde) serve(w http.ResponseWriter, r *http.Request) {
 			m.t.Errorf("token form = %v", r.PostForm)
 		}
 		if r.PostFormValue("client_id") != clientID || r.PostFormValue("client_secret") != clientSecret {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			fmt.Fprint(w, `{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}`)
+			vendortest.JSON(w, http.StatusUnauthorized, `{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}`)
 			return
 		}
 		m.tokens++
@@ -122,7 +105,7 @@ func (m *mde) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		json.NewEncoder(w).Encode(map[string]any{"@odata.context": "x", "value": found})
 	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/machines/"):
-		if s := pop(&m.apiFail); s != 0 {
+		if s := vendortest.Pop(&m.apiFail); s != 0 {
 			fail(w, s)
 			return
 		}
@@ -144,19 +127,6 @@ func (m *mde) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// sleeps records the waits asked for, without waiting.
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.d = append(s.d, d)
-	return ctx.Err()
-}
-
 func TestActions(t *testing.T) {
 	ok := map[string]any{"machine_id": macA, "action_id": "b89eb834-4578-496c-8be0-03f004061435", "status": "Pending"}
 	tests := []struct {
@@ -167,14 +137,14 @@ func TestActions(t *testing.T) {
 		setup   func(m *mde)
 		wantErr string
 		want    map[string]any
-		check   func(t *testing.T, m *mde, sl *sleeps)
+		check   func(t *testing.T, m *mde, sl *vendortest.Sleeps)
 	}{
 		{
 			name:   "isolate by DNS name",
 			action: "defender.isolate",
 			with:   map[string]any{"host": "host-42.corp.example.com", "comment": "INC-7: ransomware"},
 			want:   ok,
-			check: func(t *testing.T, m *mde, sl *sleeps) {
+			check: func(t *testing.T, m *mde, sl *vendortest.Sleeps) {
 				want := []map[string]any{{"op": "isolate", "Comment": "INC-7: ransomware", "IsolationType": "Full"}}
 				if !reflect.DeepEqual(m.actions, want) || len(m.queries) != 1 {
 					t.Errorf("actions %v, queries %q", m.actions, m.queries)
@@ -186,7 +156,7 @@ func TestActions(t *testing.T) {
 			action: "defender.isolate",
 			with:   map[string]any{"host": "host-42", "isolation_type": "selective"},
 			want:   ok,
-			check: func(t *testing.T, m *mde, sl *sleeps) {
+			check: func(t *testing.T, m *mde, sl *vendortest.Sleeps) {
 				wantQ := []string{"computerDnsName eq 'host-42'", "startswith(computerDnsName,'host-42.')"}
 				if !reflect.DeepEqual(m.queries, wantQ) || m.actions[0]["IsolationType"] != "Selective" || m.actions[0]["Comment"] != "Isolated by warroom" {
 					t.Errorf("queries %q, actions %v", m.queries, m.actions)
@@ -198,7 +168,7 @@ func TestActions(t *testing.T) {
 			action: "defender.unisolate",
 			with:   map[string]any{"machine_id": strings.ToUpper(macA)},
 			want:   ok,
-			check: func(t *testing.T, m *mde, sl *sleeps) {
+			check: func(t *testing.T, m *mde, sl *vendortest.Sleeps) {
 				want := []map[string]any{{"op": "unisolate", "Comment": "Released by warroom"}}
 				if !reflect.DeepEqual(m.actions, want) || len(m.queries) != 0 {
 					t.Errorf("actions %v, queries %q", m.actions, m.queries)
@@ -213,9 +183,9 @@ func TestActions(t *testing.T) {
 			with:    map[string]any{"host": "host-42"},
 			secret:  "wrong-secret-value",
 			wantErr: "get token: tenant_id, client_id or client_secret rejected: HTTP 401: authentication failed",
-			check: func(t *testing.T, m *mde, sl *sleeps) {
-				if m.calls != 0 || len(sl.d) != 0 {
-					t.Errorf("%d calls, waits %v", m.calls, sl.d)
+			check: func(t *testing.T, m *mde, sl *vendortest.Sleeps) {
+				if m.calls != 0 || len(sl.Waits()) != 0 {
+					t.Errorf("%d calls, waits %v", m.calls, sl.Waits())
 				}
 			},
 		},
@@ -225,7 +195,7 @@ func TestActions(t *testing.T) {
 			with:   map[string]any{"machine_id": macA},
 			setup:  func(m *mde) { m.expireFirst = true },
 			want:   ok,
-			check: func(t *testing.T, m *mde, sl *sleeps) {
+			check: func(t *testing.T, m *mde, sl *vendortest.Sleeps) {
 				if m.tokens != 2 || len(m.actions) != 1 {
 					t.Errorf("tokens %d, actions %v", m.tokens, m.actions)
 				}
@@ -237,7 +207,7 @@ func TestActions(t *testing.T) {
 			with:    map[string]any{"machine_id": macA},
 			setup:   func(m *mde) { m.apiFail = []int{401, 401, 401} },
 			wantErr: "isolate machine " + macA + ": HTTP 401: authentication failed",
-			check: func(t *testing.T, m *mde, sl *sleeps) {
+			check: func(t *testing.T, m *mde, sl *vendortest.Sleeps) {
 				if m.tokens != 2 || m.calls != 2 {
 					t.Errorf("tokens %d, calls %d", m.tokens, m.calls)
 				}
@@ -249,9 +219,9 @@ func TestActions(t *testing.T) {
 			with:   map[string]any{"machine_id": macA},
 			setup:  func(m *mde) { m.apiFail = []int{429} },
 			want:   ok,
-			check: func(t *testing.T, m *mde, sl *sleeps) {
-				if !reflect.DeepEqual(sl.d, []time.Duration{8 * time.Second}) {
-					t.Errorf("waits %v", sl.d)
+			check: func(t *testing.T, m *mde, sl *vendortest.Sleeps) {
+				if !reflect.DeepEqual(sl.Waits(), []time.Duration{8 * time.Second}) {
+					t.Errorf("waits %v", sl.Waits())
 				}
 			},
 		},
@@ -294,24 +264,14 @@ func TestActions(t *testing.T) {
 			if secret == "" {
 				secret = clientSecret
 			}
-			sl := &sleeps{}
+			sl := &vendortest.Sleeps{}
 			c, err := defender.New(defender.Config{TenantID: tenant, ClientID: clientID, ClientSecret: secret,
-				APIURL: m.URL, LoginURL: m.URL + "/login", HTTP: m.Client(), Sleep: sl.sleep})
+				APIURL: m.URL, LoginURL: m.URL + "/login", HTTP: m.Client(), Sleep: sl.Sleep})
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := actionNamed(t, c, tt.action).Run(context.Background(), connectors.Call{With: tt.with, IdempotencyKey: "warroom-run-1-isolate-1"})
-			if tt.wantErr == "" && err != nil {
-				t.Fatalf("error: %v", err)
-			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
-				}
-				if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "eyJ.") {
-					t.Errorf("error repeats a secret: %v", err)
-				}
-			}
+			out, err := vendortest.ActionNamed(t, c.Actions(), tt.action).Run(context.Background(), connectors.Call{With: tt.with, IdempotencyKey: "warroom-run-1-isolate-1"})
+			vendortest.CheckErr(t, err, tt.wantErr, secret, "eyJ.")
 			if tt.want != nil && !reflect.DeepEqual(out, tt.want) {
 				t.Errorf("outputs = %v, want %v", out, tt.want)
 			}
@@ -324,29 +284,18 @@ func TestActions(t *testing.T) {
 	}
 }
 
-func noAction(t *testing.T, m *mde, sl *sleeps) {
+func noAction(t *testing.T, m *mde, sl *vendortest.Sleeps) {
 	t.Helper()
 	if len(m.actions) != 0 {
 		t.Errorf("actions taken: %v", m.actions)
 	}
 }
 
-func noCall(t *testing.T, m *mde, sl *sleeps) {
+func noCall(t *testing.T, m *mde, sl *vendortest.Sleeps) {
 	t.Helper()
 	if m.calls != 0 || m.tokens != 0 {
 		t.Errorf("%d calls and %d tokens for invalid inputs", m.calls, m.tokens)
 	}
-}
-
-func actionNamed(t *testing.T, c *defender.Connector, name string) connectors.Action {
-	t.Helper()
-	for _, a := range c.Actions() {
-		if a.Spec().Name == name {
-			return a
-		}
-	}
-	t.Fatalf("no action %s", name)
-	return nil
 }
 
 func TestTokenCached(t *testing.T) {
@@ -356,7 +305,7 @@ func TestTokenCached(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := actionNamed(t, c, "defender.isolate")
+	a := vendortest.ActionNamed(t, c.Actions(), "defender.isolate")
 	for range 3 {
 		if _, err := a.Run(context.Background(), connectors.Call{With: map[string]any{"host": "host-42.corp.example.com"}}); err != nil {
 			t.Fatal(err)
@@ -388,22 +337,8 @@ func TestSpecs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"defender.isolate": true, "defender.unisolate": false}
-	seen := map[string]bool{}
-	for _, a := range c.Actions() {
-		s := a.Spec()
-		d, ok := want[s.Name]
-		if !ok || !strings.HasPrefix(s.Name, "defender.") || s.Destructive != d || !s.Idempotent || s.Doc == "" {
-			t.Errorf("spec %s: Destructive %v, Idempotent %v", s.Name, s.Destructive, s.Idempotent)
-		}
-		seen[s.Name] = true
-		for _, f := range append(s.Inputs, s.Outputs...) {
-			if f.Name == "" || f.Type == "" || f.Doc == "" {
-				t.Errorf("%s: field %+v incomplete", s.Name, f)
-			}
-		}
-	}
-	if len(seen) != len(want) {
-		t.Errorf("actions %v, want %v", seen, want)
-	}
+	vendortest.CheckSpecs(t, c.Actions(), "defender.", map[string]vendortest.Spec{
+		"defender.isolate":   {Destructive: true, Idempotent: true},
+		"defender.unisolate": {Idempotent: true},
+	})
 }

@@ -60,12 +60,9 @@ type Source struct {
 
 // New checks c and returns a source. It makes no request.
 func New(c Config) (*Source, error) {
-	base := c.APIURL
-	if base == "" {
-		base = DefaultAPIURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("greynoise: api_url must be an absolute http or https URL")
+	base, err := restapi.BaseURL(c.APIURL, DefaultAPIURL)
+	if err != nil {
+		return nil, fmt.Errorf("greynoise: api_url %w", err)
 	}
 	api := &restapi.Client{
 		BaseURL: base,
@@ -75,11 +72,8 @@ func New(c Config) (*Source, error) {
 		// burst limit, more would only burn the lookup's timeout.
 		Retries: 1,
 	}
-	if key := c.APIKey; key != "" {
-		api.Auth = func(_ context.Context, h http.Header) error {
-			h.Set("key", key)
-			return nil
-		}
+	if c.APIKey != "" {
+		api.Auth = restapi.HeaderAuth("key", c.APIKey)
 	}
 	return &Source{api: api}, nil
 }

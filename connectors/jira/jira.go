@@ -71,9 +71,8 @@ func New(c Config) (*Connector, error) {
 	if c.BaseURL == "" {
 		return nil, errors.New("jira: missing base_url")
 	}
-	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("jira: base_url must be an absolute http or https URL")
+	if _, err := restapi.BaseURL(c.BaseURL, ""); err != nil {
+		return nil, fmt.Errorf("jira: base_url %w", err)
 	}
 	var auth string
 	switch {
@@ -96,10 +95,7 @@ func New(c Config) (*Connector, error) {
 		project:   c.Project,
 		issueType: issueType,
 		api: &restapi.Client{BaseURL: base, HTTP: c.HTTP, Sleep: c.Sleep,
-			Auth: func(_ context.Context, h http.Header) error {
-				h.Set("Authorization", auth)
-				return nil
-			}},
+			Auth: restapi.HeaderAuth("Authorization", auth)},
 	}, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/warroom-bot/warroom/connectors"
+	"github.com/warroom-bot/warroom/connectors/internal/vendortest"
 	"github.com/warroom-bot/warroom/connectors/jira"
 )
 
@@ -29,7 +29,7 @@ const (
 // answered after the issue was made (acted), as a lost answer would be.
 type site struct {
 	t *testing.T
-	*httptest.Server
+	*vendortest.Server
 
 	mu         sync.Mutex
 	auth       string // the Authorization header accepted
@@ -49,26 +49,12 @@ type fakeIssue struct {
 
 func newSite(t *testing.T, auth string) *site {
 	s := &site{t: t, auth: auth}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func pop(q *[]int) int {
-	if len(*q) == 0 {
-		return 0
-	}
-	s := (*q)[0]
-	*q = (*q)[1:]
+	s.Server = vendortest.NewServer(t, s.serve)
 	return s
 }
 
 func failWith(w http.ResponseWriter, status int) {
-	if status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "5")
-	}
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"errorMessages":["failure %d"],"errors":{}}`, status)
+	vendortest.Fail(w, status, "5", fmt.Sprintf(`{"errorMessages":["failure %d"],"errors":{}}`, status))
 }
 
 func (s *site) serve(w http.ResponseWriter, r *http.Request) {
@@ -76,15 +62,14 @@ func (s *site) serve(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	if r.Header.Get("Authorization") != s.auth {
-		w.WriteHeader(http.StatusUnauthorized)
-		fmt.Fprint(w, `{"errorMessages":["You are not authenticated. Authentication required to perform this operation."],"errors":{}}`)
+		vendortest.JSON(w, http.StatusUnauthorized, `{"errorMessages":["You are not authenticated. Authentication required to perform this operation."],"errors":{}}`)
 		return
 	}
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/rest/api/2/search":
 		jql := r.URL.Query().Get("jql")
 		s.searches = append(s.searches, jql)
-		if st := pop(&s.searchFail); st != 0 {
+		if st := vendortest.Pop(&s.searchFail); st != 0 {
 			failWith(w, st)
 			return
 		}
@@ -109,7 +94,7 @@ func (s *site) serve(w http.ResponseWriter, r *http.Request) {
 			s.t.Errorf("create body: %v", err)
 		}
 		s.lastFields = body.Fields
-		st := pop(&s.createFail)
+		st := vendortest.Pop(&s.createFail)
 		if st != 0 && !s.acted {
 			failWith(w, st)
 			return
@@ -132,19 +117,6 @@ func (s *site) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// sleeps records the waits asked for, without waiting.
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.d = append(s.d, d)
-	return ctx.Err()
-}
-
 func basic(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
@@ -160,14 +132,14 @@ func TestCreateIssue(t *testing.T) {
 		setup   func(s *site)
 		wantErr string
 		want    map[string]any // url is checked relative to the site
-		check   func(t *testing.T, s *site, sl *sleeps)
+		check   func(t *testing.T, s *site, sl *vendortest.Sleeps)
 	}{
 		{
 			name: "create with basic auth",
 			with: with,
 			key:  key,
 			want: map[string]any{"key": "SEC-24", "id": "10000", "created": true},
-			check: func(t *testing.T, s *site, sl *sleeps) {
+			check: func(t *testing.T, s *site, sl *vendortest.Sleeps) {
 				want := map[string]any{"project": map[string]any{"key": "SEC"}, "summary": "Image host-42",
 					"description": "Take a disk image.", "issuetype": map[string]any{"name": "Task"},
 					"labels": []any{"forensics", "warroom-" + labelHash(t, s)}}
@@ -186,7 +158,7 @@ func TestCreateIssue(t *testing.T) {
 			},
 			with: map[string]any{"summary": "x", "project": "IR", "issue_type": "Bug"},
 			want: map[string]any{"key": "SEC-24", "id": "10000", "created": true},
-			check: func(t *testing.T, s *site, sl *sleeps) {
+			check: func(t *testing.T, s *site, sl *vendortest.Sleeps) {
 				if len(s.searches) != 0 {
 					t.Errorf("searched without an idempotency key: %q", s.searches)
 				}
@@ -206,7 +178,7 @@ func TestCreateIssue(t *testing.T) {
 				s.issues = []fakeIssue{{id: "10007", key: "SEC-7", labels: []string{"x", labelFor(key)}}}
 			},
 			want: map[string]any{"key": "SEC-7", "id": "10007", "created": false},
-			check: func(t *testing.T, s *site, sl *sleeps) {
+			check: func(t *testing.T, s *site, sl *vendortest.Sleeps) {
 				if s.creates != 0 {
 					t.Errorf("%d creates", s.creates)
 				}
@@ -218,7 +190,7 @@ func TestCreateIssue(t *testing.T) {
 			key:   key,
 			setup: func(s *site) { s.createFail, s.acted = []int{502}, true },
 			want:  map[string]any{"key": "SEC-24", "id": "10000", "created": true},
-			check: func(t *testing.T, s *site, sl *sleeps) {
+			check: func(t *testing.T, s *site, sl *vendortest.Sleeps) {
 				if s.creates != 1 || len(s.issues) != 1 || len(s.searches) != 2 {
 					t.Errorf("%d creates, %d issues, searches %q", s.creates, len(s.issues), s.searches)
 				}
@@ -230,7 +202,7 @@ func TestCreateIssue(t *testing.T) {
 			key:     key,
 			setup:   func(s *site) { s.createFail = []int{500} },
 			wantErr: "create issue: HTTP 500",
-			check: func(t *testing.T, s *site, sl *sleeps) {
+			check: func(t *testing.T, s *site, sl *vendortest.Sleeps) {
 				if s.creates != 1 {
 					t.Errorf("a create without a key was repeated: %d creates", s.creates)
 				}
@@ -242,9 +214,9 @@ func TestCreateIssue(t *testing.T) {
 			key:   key,
 			setup: func(s *site) { s.createFail = []int{429} },
 			want:  map[string]any{"key": "SEC-24", "id": "10000", "created": true},
-			check: func(t *testing.T, s *site, sl *sleeps) {
-				if !reflect.DeepEqual(sl.d, []time.Duration{5 * time.Second}) || len(s.issues) != 1 {
-					t.Errorf("waits %v, %d issues", sl.d, len(s.issues))
+			check: func(t *testing.T, s *site, sl *vendortest.Sleeps) {
+				if !reflect.DeepEqual(sl.Waits(), []time.Duration{5 * time.Second}) || len(s.issues) != 1 {
+					t.Errorf("waits %v, %d issues", sl.Waits(), len(s.issues))
 				}
 			},
 		},
@@ -263,7 +235,7 @@ func TestCreateIssue(t *testing.T) {
 			with:    with,
 			key:     key,
 			wantErr: "search for an issue labelled warroom-",
-			check: func(t *testing.T, s *site, sl *sleeps) {
+			check: func(t *testing.T, s *site, sl *vendortest.Sleeps) {
 				if s.creates != 0 {
 					t.Error("created after a failed search")
 				}
@@ -297,27 +269,15 @@ func TestCreateIssue(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(s)
 			}
-			sl := &sleeps{}
+			sl := &vendortest.Sleeps{}
 			cfg := cfgOf(s.URL)
-			cfg.HTTP, cfg.Sleep = s.Client(), sl.sleep
+			cfg.HTTP, cfg.Sleep = s.Client(), sl.Sleep
 			c, err := jira.New(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			out, err := c.Actions()[0].Run(context.Background(), connectors.Call{With: tt.with, IdempotencyKey: tt.key})
-			if tt.wantErr == "" && err != nil {
-				t.Fatalf("error: %v", err)
-			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
-				}
-				for _, sec := range []string{apiToken, pat, "wrong-token-xyz"} {
-					if strings.Contains(err.Error(), sec) {
-						t.Errorf("error repeats a secret: %v", err)
-					}
-				}
-			}
+			vendortest.CheckErr(t, err, tt.wantErr, apiToken, pat, "wrong-token-xyz")
 			if tt.want != nil {
 				tt.want["url"] = s.URL + "/browse/" + tt.want["key"].(string)
 				if !reflect.DeepEqual(out, tt.want) {
@@ -366,7 +326,7 @@ func labelHash(t *testing.T, s *site) string {
 	return strings.TrimPrefix(got, "warroom-")
 }
 
-func noRequest(t *testing.T, s *site, sl *sleeps) {
+func noRequest(t *testing.T, s *site, sl *vendortest.Sleeps) {
 	t.Helper()
 	if s.creates != 0 || len(s.searches) != 0 {
 		t.Errorf("%d creates and %d searches for invalid inputs", s.creates, len(s.searches))
@@ -394,20 +354,7 @@ func TestSpecs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts := c.Actions()
-	if len(acts) != 1 {
-		t.Fatalf("%d actions", len(acts))
-	}
-	s := acts[0].Spec()
-	if s.Name != "jira.create_issue" || s.Destructive || s.Idempotent || s.Doc == "" {
-		t.Errorf("spec = %+v", s)
-	}
-	if in, ok := s.Input("summary"); !ok || !in.Required {
-		t.Error("summary not required")
-	}
-	for _, f := range append(s.Inputs, s.Outputs...) {
-		if f.Name == "" || f.Type == "" || f.Doc == "" {
-			t.Errorf("field %+v incomplete", f)
-		}
-	}
+	vendortest.CheckSpecs(t, c.Actions(), "jira.", map[string]vendortest.Spec{
+		"jira.create_issue": {Required: []string{"summary"}},
+	})
 }

@@ -88,8 +88,8 @@ func New(c Config) (*Source, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("misp: missing %s", strings.Join(missing, " and "))
 	}
-	if u, err := url.Parse(c.APIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("misp: api_url must be an absolute http or https URL")
+	if _, err := restapi.BaseURL(c.APIURL, ""); err != nil {
+		return nil, fmt.Errorf("misp: api_url %w", err)
 	}
 	if c.Limit < 0 {
 		return nil, errors.New("misp: limit must not be negative")
@@ -108,17 +108,13 @@ func New(c Config) (*Source, error) {
 		}
 		hc = &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	}
-	key := c.APIKey
 	return &Source{
 		api: &restapi.Client{
 			BaseURL: c.APIURL,
 			HTTP:    hc,
 			Sleep:   c.Sleep,
 			Retries: 2,
-			Auth: func(_ context.Context, h http.Header) error {
-				h.Set("Authorization", key)
-				return nil
-			},
+			Auth:    restapi.HeaderAuth("Authorization", c.APIKey),
 		},
 		base:  strings.TrimRight(c.APIURL, "/"),
 		limit: cmp.Or(c.Limit, DefaultLimit),

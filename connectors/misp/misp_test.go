@@ -1,123 +1,52 @@
 package misp
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/warroom-bot/warroom/connectors/enrich"
+	"github.com/warroom-bot/warroom/connectors/internal/vendortest"
 	"github.com/warroom-bot/warroom/connectors/ioc"
 )
 
 const testKey = "mIsPtEsTkEy0123456789abcdefABCDEF01234567"
 
-// reply is one canned answer: a fixture from testdata or a literal body.
-type reply struct {
-	status int
-	file   string
-	body   string
-	header map[string]string
-}
-
-// fakeMISP speaks the shape of /attributes/restSearch under a MISP
+// newFake speaks the shape of /attributes/restSearch under a MISP
 // installed at /misp: POST with a JSON search, the key as the whole
 // Authorization header (a wrong one gets MISP's 403), JSON in and out. It
-// answers with its replies in order, the last one repeating, and keeps
-// the searches it was sent.
-type fakeMISP struct {
-	*httptest.Server
-	t        *testing.T
-	mu       sync.Mutex
-	replies  []reply
-	searches []map[string]any
-}
-
-func newFake(t *testing.T, replies ...reply) *fakeMISP {
-	t.Helper()
-	f := &fakeMISP{t: t, replies: replies}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeMISP) serve(w http.ResponseWriter, r *http.Request) {
-	var search map[string]any
-	b, _ := io.ReadAll(r.Body)
-	if err := json.Unmarshal(b, &search); err != nil {
-		f.t.Errorf("body %q is not JSON: %v", b, err)
-	}
-	f.mu.Lock()
-	f.searches = append(f.searches, search)
-	rep := f.replies[min(len(f.searches), len(f.replies))-1]
-	f.mu.Unlock()
-	if r.Method != http.MethodPost || r.URL.Path != "/misp/attributes/restSearch" {
-		f.t.Errorf("request = %s %s, want POST /misp/attributes/restSearch", r.Method, r.URL.Path)
-	}
-	for _, h := range []string{"Accept", "Content-Type"} {
-		if got := r.Header.Get(h); got != "application/json" {
-			f.t.Errorf("%s = %q, want application/json", h, got)
+// answers with its replies in order, the last one repeating; the searches
+// it was sent are the bodies of its requests.
+func newFake(t *testing.T, replies ...vendortest.Reply) *vendortest.Server {
+	return vendortest.NewFake(t, func(r vendortest.Request, next vendortest.Reply) vendortest.Reply {
+		r.JSON(t)
+		if r.Method != http.MethodPost || r.URL.Path != "/misp/attributes/restSearch" {
+			t.Errorf("request = %s %s, want POST /misp/attributes/restSearch", r.Method, r.URL.Path)
 		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if r.Header.Get("Authorization") != testKey {
-		w.WriteHeader(http.StatusForbidden)
-		w.Write(fixture(f.t, "forbidden.json"))
-		return
-	}
-	for k, v := range rep.header {
-		w.Header().Set(k, v)
-	}
-	w.WriteHeader(cmp.Or(rep.status, http.StatusOK))
-	if rep.file != "" {
-		w.Write(fixture(f.t, rep.file))
-	} else {
-		w.Write([]byte(rep.body))
-	}
-}
-
-func fixture(t *testing.T, name string) []byte {
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+		for _, h := range []string{"Accept", "Content-Type"} {
+			if got := r.Header.Get(h); got != "application/json" {
+				t.Errorf("%s = %q, want application/json", h, got)
+			}
+		}
+		if r.Header.Get("Authorization") != testKey {
+			return vendortest.Reply{Status: http.StatusForbidden, File: "forbidden.json"}
+		}
+		return next
+	}, replies...)
 }
 
 // newSource returns a source against f that records its waits instead of
 // sleeping.
-func newSource(t *testing.T, f *fakeMISP, key string) (*Source, *[]time.Duration) {
+func newSource(t *testing.T, f *vendortest.Server, key string) (*Source, *vendortest.Sleeps) {
 	t.Helper()
-	var mu sync.Mutex
-	var waits []time.Duration
-	s, err := New(Config{APIKey: key, APIURL: f.URL + "/misp/", HTTP: f.Client(),
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			mu.Lock()
-			defer mu.Unlock()
-			waits = append(waits, d)
-			return ctx.Err()
-		}})
+	sl := &vendortest.Sleeps{}
+	s, err := New(Config{APIKey: key, APIURL: f.URL + "/misp/", HTTP: f.Client(), Sleep: sl.Sleep})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, &waits
-}
-
-func indicator(t *testing.T, v string) ioc.Indicator {
-	t.Helper()
-	ind, ok := ioc.Classify(v)
-	if !ok {
-		t.Fatalf("%q does not classify", v)
-	}
-	return ind
+	return s, sl
 }
 
 func TestLookup(t *testing.T) {
@@ -131,7 +60,7 @@ func TestLookup(t *testing.T) {
 	tests := []struct {
 		name      string
 		value     string
-		replies   []reply
+		replies   []vendortest.Reply
 		want      enrich.Result
 		wantLink  string
 		wantFacts map[string]string
@@ -141,7 +70,7 @@ func TestLookup(t *testing.T) {
 		{
 			name:     "an IDS attribute is malicious; its event comes first",
 			value:    "45.155.205.233",
-			replies:  []reply{{file: "ids.json"}},
+			replies:  []vendortest.Reply{{File: "ids.json"}},
 			want:     ids,
 			wantLink: "/misp/events/view/1234",
 			wantFacts: map[string]string{
@@ -156,7 +85,7 @@ func TestLookup(t *testing.T) {
 		{
 			name:    "context only is suspicious, and the strictest TLP wins",
 			value:   "login-micros0ft-support.com",
-			replies: []reply{{file: "context_only.json"}},
+			replies: []vendortest.Reply{{File: "context_only.json"}},
 			want: enrich.Result{
 				Verdict: enrich.Suspicious,
 				Score:   enrich.NoScore,
@@ -169,27 +98,27 @@ func TestLookup(t *testing.T) {
 		{
 			name:    "no attributes is unknown",
 			value:   "44d88612fea8a8f36de82e1278abb02f",
-			replies: []reply{{file: "empty.json"}},
+			replies: []vendortest.Reply{{File: "empty.json"}},
 			want:    notIn,
 		},
 		{
 			name:    "the legacy empty list is unknown",
 			value:   "CVE-2024-3094",
-			replies: []reply{{file: "empty_legacy.json"}},
+			replies: []vendortest.Reply{{File: "empty_legacy.json"}},
 			want:    notIn,
 		},
 		{
 			name:    "404 No matches is unknown",
 			value:   "alice@example.com",
-			replies: []reply{{status: http.StatusNotFound, file: "no_matches.json"}},
+			replies: []vendortest.Reply{{Status: http.StatusNotFound, File: "no_matches.json"}},
 			want:    notIn,
 		},
 		{
 			name:  "429 with Retry-After then success",
 			value: "45.155.205.233",
-			replies: []reply{
-				{status: http.StatusTooManyRequests, body: `{"name":"Too many requests","message":"Too many requests"}`, header: map[string]string{"Retry-After": "4"}},
-				{file: "ids.json"},
+			replies: []vendortest.Reply{
+				{Status: http.StatusTooManyRequests, Body: `{"name":"Too many requests","message":"Too many requests"}`, Header: map[string]string{"Retry-After": "4"}},
+				{File: "ids.json"},
 			},
 			want:      ids,
 			wantLink:  "/misp/events/view/1234",
@@ -199,9 +128,9 @@ func TestLookup(t *testing.T) {
 		{
 			name:  "5xx then success: a search is safe to repeat",
 			value: "45.155.205.233",
-			replies: []reply{
-				{status: http.StatusInternalServerError, file: "server_error.json"},
-				{file: "ids.json"},
+			replies: []vendortest.Reply{
+				{Status: http.StatusInternalServerError, File: "server_error.json"},
+				{File: "ids.json"},
 			},
 			want:      ids,
 			wantLink:  "/misp/events/view/1234",
@@ -212,45 +141,28 @@ func TestLookup(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, tt.replies...)
-			s, waits := newSource(t, f, testKey)
-			ind := indicator(t, tt.value)
-			if !s.Supports(ind) {
-				t.Fatalf("Supports(%+v) = false", ind)
-			}
-			got, err := s.Lookup(context.Background(), ind)
-			if err != nil {
-				t.Fatalf("Lookup: %v", err)
-			}
-			wantLink := ""
+			s, sl := newSource(t, f, testKey)
+			got := vendortest.Lookup(t, s, tt.value)
+			want := tt.want
 			if tt.wantLink != "" {
-				wantLink = f.URL + tt.wantLink
+				want.Link = f.URL + tt.wantLink
 			}
-			if got.Verdict != tt.want.Verdict || got.Score != tt.want.Score ||
-				got.Reason != tt.want.Reason || got.TLP != tt.want.TLP || got.Link != wantLink {
-				t.Errorf("Lookup = %s %d %q tlp=%q %q\nwant     %s %d %q tlp=%q %q",
-					got.Verdict, got.Score, got.Reason, got.TLP, got.Link,
-					tt.want.Verdict, tt.want.Score, tt.want.Reason, tt.want.TLP, wantLink)
+			vendortest.CheckResult(t, got, want, tt.wantFacts)
+			reqs := f.Requests()
+			if len(reqs) != max(tt.wantCalls, 1) {
+				t.Errorf("server saw %d requests, want %d", len(reqs), max(tt.wantCalls, 1))
 			}
-			for label, want := range tt.wantFacts {
-				if v := got.Fact(label); v != want {
-					t.Errorf("fact %q = %q, want %q", label, v, want)
-				}
-			}
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			if len(f.searches) != max(tt.wantCalls, 1) {
-				t.Errorf("server saw %d requests, want %d", len(f.searches), max(tt.wantCalls, 1))
-			}
-			want := map[string]any{"returnFormat": "json", "value": ind.Value, "limit": float64(DefaultLimit), "page": float64(1), "includeEventTags": true}
-			for _, s := range f.searches {
-				for k, v := range want {
-					if s[k] != v {
-						t.Errorf("search %s = %v, want %v", k, s[k], v)
+			wantSearch := map[string]any{"returnFormat": "json", "value": tt.value, "limit": float64(DefaultLimit), "page": float64(1), "includeEventTags": true}
+			for _, r := range reqs {
+				search := r.JSON(t)
+				for k, v := range wantSearch {
+					if search[k] != v {
+						t.Errorf("search %s = %v, want %v", k, search[k], v)
 					}
 				}
 			}
-			if len(*waits) != tt.wantWaits {
-				t.Errorf("waits = %v, want %d", *waits, tt.wantWaits)
+			if waits := sl.Waits(); len(waits) != tt.wantWaits {
+				t.Errorf("waits = %v, want %d", waits, tt.wantWaits)
 			}
 		})
 	}
@@ -260,46 +172,35 @@ func TestLookupErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		key     string
-		replies []reply
+		replies []vendortest.Reply
 		want    string
 	}{
-		{"wrong key gets 403", "mIsPwRoNgKeY00000000000000000000000000000", []reply{{file: "ids.json"}}, "authentication failed"},
-		{"401", testKey, []reply{{status: http.StatusUnauthorized, file: "forbidden.json"}}, "authentication failed"},
-		{"malformed JSON", testKey, []reply{{body: `{"response": {"Attribute": [{"value": "45.155.205.233", `}}, "malformed response"},
-		{"wrong shape", testKey, []reply{{body: `{"response": {"Attribute": {"value": "x"}}}`}}, "malformed response"},
-		{"no response", testKey, []reply{{body: `{"errors": "nope"}`}}, "malformed response"},
-		{"server error persists, echoing the key", testKey, []reply{{status: http.StatusInternalServerError, body: `{"name":"Error","message":"bad Authorization ` + testKey + `"}`}}, "HTTP 500"},
+		{"wrong key gets 403", "mIsPwRoNgKeY00000000000000000000000000000", []vendortest.Reply{{File: "ids.json"}}, "authentication failed"},
+		{"401", testKey, []vendortest.Reply{{Status: http.StatusUnauthorized, File: "forbidden.json"}}, "authentication failed"},
+		{"malformed JSON", testKey, []vendortest.Reply{{Body: `{"response": {"Attribute": [{"value": "45.155.205.233", `}}, "malformed response"},
+		{"wrong shape", testKey, []vendortest.Reply{{Body: `{"response": {"Attribute": {"value": "x"}}}`}}, "malformed response"},
+		{"no response", testKey, []vendortest.Reply{{Body: `{"errors": "nope"}`}}, "malformed response"},
+		{"server error persists, echoing the key", testKey, []vendortest.Reply{{Status: http.StatusInternalServerError, Body: `{"name":"Error","message":"bad Authorization ` + testKey + `"}`}}, "HTTP 500"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, tt.replies...)
 			s, _ := newSource(t, f, tt.key)
-			_, err := s.Lookup(context.Background(), indicator(t, "45.155.205.233"))
-			if err == nil {
-				t.Fatal("Lookup succeeded, want an error")
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %q, want it to contain %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), tt.key) {
-				t.Errorf("err = %q holds the API key", err)
-			}
+			_, err := s.Lookup(context.Background(), vendortest.Indicator(t, "45.155.205.233"))
+			vendortest.CheckErr(t, err, tt.want, tt.key)
 		})
 	}
 }
 
 func TestLimit(t *testing.T) {
-	f := newFake(t, reply{file: "ids.json"})
+	f := newFake(t, vendortest.Reply{File: "ids.json"})
 	s, err := New(Config{APIKey: testKey, APIURL: f.URL + "/misp", HTTP: f.Client(), Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Lookup(context.Background(), indicator(t, "45.155.205.233"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.searches[0]["limit"] != float64(2) {
-		t.Errorf("limit sent = %v, want 2", f.searches[0]["limit"])
+	got := vendortest.Lookup(t, s, "45.155.205.233")
+	if limit := f.Requests()[0].JSON(t)["limit"]; limit != float64(2) {
+		t.Errorf("limit sent = %v, want 2", limit)
 	}
 	if got.Fact("attributes") != "2+" {
 		t.Errorf("attributes = %q, want 2+ (the limit was reached)", got.Fact("attributes"))
@@ -310,7 +211,7 @@ func TestLimit(t *testing.T) {
 // is set.
 func TestInsecureSkipVerify(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write(fixture(t, "empty.json"))
+		vendortest.Reply{File: "empty.json"}.Write(t, w)
 	}))
 	defer srv.Close()
 	for _, insecure := range []bool{false, true} {
@@ -318,7 +219,7 @@ func TestInsecureSkipVerify(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Lookup(context.Background(), indicator(t, "8.8.8.8"))
+		got, err := s.Lookup(context.Background(), vendortest.Indicator(t, "8.8.8.8"))
 		switch {
 		case insecure && (err != nil || got.Reason != "not in MISP"):
 			t.Errorf("insecure: Lookup = %+v, %v; want not in MISP", got, err)
@@ -336,32 +237,22 @@ func TestSupports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		ind  ioc.Indicator
-		want bool
-	}{
-		{indicator(t, "8.8.8.8"), true},
-		{indicator(t, "2001:4860:4860::8888"), true},
-		{indicator(t, "example.com"), true},
-		{indicator(t, "https://evil.example.com/x"), true},
-		{indicator(t, "alice@example.com"), true},
-		{indicator(t, "44d88612fea8a8f36de82e1278abb02f"), true},
-		{indicator(t, "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"), true},
-		{indicator(t, "CVE-2024-3094"), true},
-		{indicator(t, "10.1.2.3"), false},
-		{indicator(t, "203.0.113.7"), false},
-		{indicator(t, "http://192.168.1.1/login"), false},
-		{ioc.Indicator{Type: ioc.TypeHostname, Value: "dc01.corp.example.com"}, false},
-		{ioc.Indicator{Type: ioc.TypeUser, Value: "alice"}, false},
-	}
-	for _, tt := range tests {
-		if got := s.Supports(tt.ind); got != tt.want {
-			t.Errorf("Supports(%+v) = %v, want %v", tt.ind, got, tt.want)
-		}
-	}
-	if s.Name() != "misp" {
-		t.Errorf("Name = %q", s.Name())
-	}
+	in := func(v string) ioc.Indicator { return vendortest.Indicator(t, v) }
+	vendortest.CheckSupports(t, s, "misp", map[ioc.Indicator]bool{
+		in("8.8.8.8"):                          true,
+		in("2001:4860:4860::8888"):             true,
+		in("example.com"):                      true,
+		in("https://evil.example.com/x"):       true,
+		in("alice@example.com"):                true,
+		in("44d88612fea8a8f36de82e1278abb02f"): true,
+		in("275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"): true,
+		in("CVE-2024-3094"):            true,
+		in("10.1.2.3"):                 false,
+		in("203.0.113.7"):              false,
+		in("http://192.168.1.1/login"): false,
+		ioc.Indicator{Type: ioc.TypeHostname, Value: "dc01.corp.example.com"}: false,
+		ioc.Indicator{Type: ioc.TypeUser, Value: "alice"}:                     false,
+	})
 }
 
 func TestNew(t *testing.T) {

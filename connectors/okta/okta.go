@@ -14,7 +14,6 @@ package okta
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -58,8 +57,8 @@ func New(c Config) (*Connector, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("okta: missing %s", strings.Join(missing, " and "))
 	}
-	if u, err := url.Parse(c.OrgURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("okta: org_url must be an absolute http or https URL")
+	if _, err := restapi.BaseURL(c.OrgURL, ""); err != nil {
+		return nil, fmt.Errorf("okta: org_url %w", err)
 	}
 	hc := &http.Client{Timeout: 30 * time.Second}
 	if c.HTTP != nil {
@@ -67,15 +66,11 @@ func New(c Config) (*Connector, error) {
 		hc = &copied
 	}
 	hc.Transport = &rateLimitTransport{base: hc.Transport}
-	token := c.Token
 	return &Connector{api: &restapi.Client{
 		BaseURL: c.OrgURL,
 		HTTP:    hc,
 		Sleep:   c.Sleep,
-		Auth: func(_ context.Context, h http.Header) error {
-			h.Set("Authorization", "SSWS "+token)
-			return nil
-		},
+		Auth:    restapi.HeaderAuth("Authorization", "SSWS "+c.Token),
 	}}, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/warroom-bot/warroom/connectors"
+	"github.com/warroom-bot/warroom/connectors/internal/vendortest"
 	"github.com/warroom-bot/warroom/connectors/okta"
 )
 
@@ -25,7 +25,7 @@ const token = "00okta-api-token-do-not-leak"
 // next status and answers with it.
 type org struct {
 	t *testing.T
-	*httptest.Server
+	*vendortest.Server
 
 	mu        sync.Mutex
 	users     map[string]*fakeUser // by id
@@ -47,8 +47,7 @@ func newOrg(t *testing.T) *org {
 		"00u2": {id: "00u2", login: "bob@example.com", status: "SUSPENDED"},
 		"00u3": {id: "00u3", login: "carol@example.com", status: "DEPROVISIONED"},
 	}}
-	o.Server = httptest.NewServer(http.HandlerFunc(o.serve))
-	t.Cleanup(o.Close)
+	o.Server = vendortest.NewServer(t, o.serve)
 	return o
 }
 
@@ -62,9 +61,7 @@ func (o *org) find(key string) *fakeUser {
 }
 
 func errorBody(w http.ResponseWriter, status int, code, summary string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"errorCode":%q,"errorSummary":%q,"errorLink":%q,"errorId":"oae1","errorCauses":[]}`, code, summary, code)
+	vendortest.JSON(w, status, fmt.Sprintf(`{"errorCode":%q,"errorSummary":%q,"errorLink":%q,"errorId":"oae1","errorCauses":[]}`, code, summary, code))
 }
 
 func (o *org) failWith(w http.ResponseWriter, status int) {
@@ -96,7 +93,7 @@ func (o *org) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	key, op, _ := strings.Cut(rest, "/")
 	if r.Method == http.MethodGet && op == "" {
-		if s := pop(&o.lookFail); s != 0 {
+		if s := vendortest.Pop(&o.lookFail); s != 0 {
 			o.failWith(w, s)
 			return
 		}
@@ -115,7 +112,7 @@ func (o *org) serve(w http.ResponseWriter, r *http.Request) {
 		errorBody(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+key+" (User)")
 		return
 	}
-	s := pop(&o.fail)
+	s := vendortest.Pop(&o.fail)
 	if s != 0 && !o.acted {
 		o.failWith(w, s)
 		return
@@ -159,28 +156,6 @@ func queryOf(r *http.Request) string {
 	return "?" + r.URL.RawQuery
 }
 
-func pop(q *[]int) int {
-	if len(*q) == 0 {
-		return 0
-	}
-	s := (*q)[0]
-	*q = (*q)[1:]
-	return s
-}
-
-// sleeps records the waits asked for, without waiting.
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.d = append(s.d, d)
-	return ctx.Err()
-}
-
 func TestActions(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -190,7 +165,7 @@ func TestActions(t *testing.T) {
 		setup   func(o *org)
 		wantErr string
 		want    map[string]any
-		check   func(t *testing.T, o *org, sl *sleeps)
+		check   func(t *testing.T, o *org, sl *vendortest.Sleeps)
 	}{
 		{
 			name:   "suspend",
@@ -231,7 +206,7 @@ func TestActions(t *testing.T) {
 			action: "okta.clear_sessions",
 			with:   map[string]any{"user": "alice@example.com", "oauth_tokens": true},
 			want:   map[string]any{"user_id": "00u1", "login": "alice@example.com", "previous_status": "ACTIVE", "status": "ACTIVE"},
-			check: func(t *testing.T, o *org, sl *sleeps) {
+			check: func(t *testing.T, o *org, sl *vendortest.Sleeps) {
 				wantCalls("DELETE /api/v1/users/00u1/sessions?oauthTokens=true")(t, o, sl)
 				if o.users["00u1"].sessions != 0 {
 					t.Error("sessions not cleared")
@@ -251,9 +226,9 @@ func TestActions(t *testing.T) {
 			with:    map[string]any{"user": "alice@example.com"},
 			token:   "wrong-token-value",
 			wantErr: "look up user alice@example.com: HTTP 401: authentication failed",
-			check: func(t *testing.T, o *org, sl *sleeps) {
-				if len(sl.d) != 0 {
-					t.Errorf("retried a 401: waits %v", sl.d)
+			check: func(t *testing.T, o *org, sl *vendortest.Sleeps) {
+				if len(sl.Waits()) != 0 {
+					t.Errorf("retried a 401: waits %v", sl.Waits())
 				}
 			},
 		},
@@ -310,23 +285,13 @@ func TestActions(t *testing.T) {
 			if tok == "" {
 				tok = token
 			}
-			sl := &sleeps{}
-			c, err := okta.New(okta.Config{OrgURL: o.URL, Token: tok, HTTP: o.Client(), Sleep: sl.sleep})
+			sl := &vendortest.Sleeps{}
+			c, err := okta.New(okta.Config{OrgURL: o.URL, Token: tok, HTTP: o.Client(), Sleep: sl.Sleep})
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := actionNamed(t, c, tt.action).Run(context.Background(), connectors.Call{With: tt.with, IdempotencyKey: "warroom-run-1-suspend-1"})
-			if tt.wantErr == "" && err != nil {
-				t.Fatalf("error: %v", err)
-			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
-				}
-				if strings.Contains(err.Error(), tok) {
-					t.Errorf("error repeats the token: %v", err)
-				}
-			}
+			out, err := vendortest.ActionNamed(t, c.Actions(), tt.action).Run(context.Background(), connectors.Call{With: tt.with, IdempotencyKey: "warroom-run-1-suspend-1"})
+			vendortest.CheckErr(t, err, tt.wantErr, tok)
 			if tt.want != nil && !reflect.DeepEqual(out, tt.want) {
 				t.Errorf("outputs = %v, want %v", out, tt.want)
 			}
@@ -339,8 +304,8 @@ func TestActions(t *testing.T) {
 	}
 }
 
-func wantCalls(calls ...string) func(*testing.T, *org, *sleeps) {
-	return func(t *testing.T, o *org, _ *sleeps) {
+func wantCalls(calls ...string) func(*testing.T, *org, *vendortest.Sleeps) {
+	return func(t *testing.T, o *org, _ *vendortest.Sleeps) {
 		t.Helper()
 		if len(calls) == 0 && len(o.calls) == 0 {
 			return
@@ -351,33 +316,20 @@ func wantCalls(calls ...string) func(*testing.T, *org, *sleeps) {
 	}
 }
 
-func wantWaits(d ...time.Duration) func(*testing.T, *org, *sleeps) {
-	return func(t *testing.T, _ *org, sl *sleeps) {
+func wantWaits(d ...time.Duration) func(*testing.T, *org, *vendortest.Sleeps) {
+	return func(t *testing.T, _ *org, sl *vendortest.Sleeps) {
 		t.Helper()
-		if !reflect.DeepEqual(sl.d, d) {
-			t.Errorf("waits = %v, want %v", sl.d, d)
-		}
+		sl.Check(t, d)
 	}
 }
 
 // noRequest checks that invalid inputs were refused before any call,
 // lookups included.
-func noRequest(t *testing.T, o *org, sl *sleeps) {
+func noRequest(t *testing.T, o *org, sl *vendortest.Sleeps) {
 	t.Helper()
 	if len(o.calls) != 0 {
 		t.Errorf("calls for invalid inputs: %q", o.calls)
 	}
-}
-
-func actionNamed(t *testing.T, c *okta.Connector, name string) connectors.Action {
-	t.Helper()
-	for _, a := range c.Actions() {
-		if a.Spec().Name == name {
-			return a
-		}
-	}
-	t.Fatalf("no action %s", name)
-	return nil
 }
 
 func TestNewNeedsConfig(t *testing.T) {
@@ -399,25 +351,10 @@ func TestSpecs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"okta.suspend_user": true, "okta.unsuspend_user": false, "okta.clear_sessions": false}
-	seen := map[string]bool{}
-	for _, a := range c.Actions() {
-		s := a.Spec()
-		d, ok := want[s.Name]
-		if !ok || !strings.HasPrefix(s.Name, "okta.") || s.Destructive != d || !s.Idempotent || s.Doc == "" {
-			t.Errorf("spec %s: Destructive %v, Idempotent %v, Doc %q", s.Name, s.Destructive, s.Idempotent, s.Doc)
-		}
-		seen[s.Name] = true
-		for _, f := range append(s.Inputs, s.Outputs...) {
-			if f.Name == "" || f.Type == "" || f.Doc == "" {
-				t.Errorf("%s: field %+v incomplete", s.Name, f)
-			}
-		}
-		if in, ok := s.Input("user"); !ok || !in.Required {
-			t.Errorf("%s: user input not required", s.Name)
-		}
-	}
-	if len(seen) != len(want) {
-		t.Errorf("actions %v, want %v", seen, want)
-	}
+	user := []string{"user"}
+	vendortest.CheckSpecs(t, c.Actions(), "okta.", map[string]vendortest.Spec{
+		"okta.suspend_user":   {Destructive: true, Idempotent: true, Required: user},
+		"okta.unsuspend_user": {Idempotent: true, Required: user},
+		"okta.clear_sessions": {Idempotent: true, Required: user},
+	})
 }

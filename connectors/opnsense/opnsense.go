@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -67,8 +66,8 @@ func New(c Config) (*Connector, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("opnsense: missing %s", strings.Join(missing, ", "))
 	}
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("opnsense: url must be an absolute http or https URL")
+	if _, err := restapi.BaseURL(c.URL, ""); err != nil {
+		return nil, fmt.Errorf("opnsense: url %w", err)
 	}
 	if c.Alias != "" && !aliasRE.MatchString(c.Alias) {
 		return nil, fmt.Errorf("opnsense: alias %q is not an alias name (letters, digits, _)", c.Alias)
@@ -78,10 +77,7 @@ func New(c Config) (*Connector, error) {
 		BaseURL: c.URL,
 		HTTP:    c.HTTP,
 		Sleep:   c.Sleep,
-		Auth: func(_ context.Context, h http.Header) error {
-			h.Set("Authorization", basic)
-			return nil
-		},
+		Auth:    restapi.HeaderAuth("Authorization", basic),
 	}}, nil
 }
 

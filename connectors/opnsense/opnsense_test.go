@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/warroom-bot/warroom/connectors"
+	"github.com/warroom-bot/warroom/connectors/internal/vendortest"
 	"github.com/warroom-bot/warroom/connectors/opnsense"
 )
 
@@ -26,7 +26,7 @@ const (
 // Failures are queued: each request pops the next status and answers it.
 type firewall struct {
 	t *testing.T
-	*httptest.Server
+	*vendortest.Server
 
 	mu      sync.Mutex
 	aliases map[string]map[string]bool
@@ -36,8 +36,7 @@ type firewall struct {
 
 func newFirewall(t *testing.T) *firewall {
 	f := &firewall{t: t, aliases: map[string]map[string]bool{"warroom_block": {}, "other": {}}}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Server = vendortest.NewServer(t, f.serve)
 	return f
 }
 
@@ -46,8 +45,7 @@ func (f *firewall) serve(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	if r.Header.Get("Authorization") != "Basic "+base64.StdEncoding.EncodeToString([]byte(key+":"+secret)) {
-		w.WriteHeader(http.StatusUnauthorized)
-		fmt.Fprint(w, `{"status":401,"message":"Authentication Failed"}`)
+		vendortest.JSON(w, http.StatusUnauthorized, `{"status":401,"message":"Authentication Failed"}`)
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/api/firewall/alias_util/")
@@ -64,14 +62,8 @@ func (f *firewall) serve(w http.ResponseWriter, r *http.Request) {
 		f.t.Errorf("body: %v", err)
 	}
 	f.calls = append(f.calls, op+" "+alias+" "+body.Address)
-	if len(f.fail) > 0 {
-		s := f.fail[0]
-		f.fail = f.fail[1:]
-		if s == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "2")
-		}
-		w.WriteHeader(s)
-		fmt.Fprintf(w, `{"status":%d,"message":"failure %d"}`, s, s)
+	if s := vendortest.Pop(&f.fail); s != 0 {
+		vendortest.Fail(w, s, "2", fmt.Sprintf(`{"status":%d,"message":"failure %d"}`, s, s))
 		return
 	}
 	set, ok := f.aliases[alias]
@@ -85,19 +77,6 @@ func (f *firewall) serve(w http.ResponseWriter, r *http.Request) {
 		delete(set, body.Address)
 	}
 	fmt.Fprint(w, `{"status":"done"}`)
-}
-
-// sleeps records the waits asked for, without waiting.
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.d = append(s.d, d)
-	return ctx.Err()
 }
 
 func TestActions(t *testing.T) {
@@ -202,23 +181,13 @@ func TestActions(t *testing.T) {
 			if sec == "" {
 				sec = secret
 			}
-			sl := &sleeps{}
-			c, err := opnsense.New(opnsense.Config{URL: f.URL, Key: key, Secret: sec, Alias: "warroom_block", HTTP: f.Client(), Sleep: sl.sleep})
+			sl := &vendortest.Sleeps{}
+			c, err := opnsense.New(opnsense.Config{URL: f.URL, Key: key, Secret: sec, Alias: "warroom_block", HTTP: f.Client(), Sleep: sl.Sleep})
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := actionNamed(t, c, tt.action).Run(context.Background(), connectors.Call{With: tt.with, IdempotencyKey: "warroom-run-1-block-1"})
-			if tt.wantErr == "" && err != nil {
-				t.Fatalf("error: %v", err)
-			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
-				}
-				if strings.Contains(err.Error(), sec) {
-					t.Errorf("error repeats the secret: %v", err)
-				}
-			}
+			out, err := vendortest.ActionNamed(t, c.Actions(), tt.action).Run(context.Background(), connectors.Call{With: tt.with, IdempotencyKey: "warroom-run-1-block-1"})
+			vendortest.CheckErr(t, err, tt.wantErr, sec)
 			if tt.want != nil && !reflect.DeepEqual(out, tt.want) {
 				t.Errorf("outputs = %v, want %v", out, tt.want)
 			}
@@ -227,8 +196,8 @@ func TestActions(t *testing.T) {
 			if tt.calls != nil && !(len(tt.calls) == 0 && len(f.calls) == 0) && !reflect.DeepEqual(f.calls, tt.calls) {
 				t.Errorf("calls = %q, want %q", f.calls, tt.calls)
 			}
-			if tt.waits != nil && !(len(tt.waits) == 0 && len(sl.d) == 0) && !reflect.DeepEqual(sl.d, tt.waits) {
-				t.Errorf("waits = %v, want %v", sl.d, tt.waits)
+			if tt.waits != nil {
+				sl.Check(t, tt.waits)
 			}
 		})
 	}
@@ -239,21 +208,10 @@ func TestNoAliasConfigured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = actionNamed(t, c, "opnsense.block_ip").Run(context.Background(), connectors.Call{With: map[string]any{"ip": "203.0.113.7"}})
+	_, err = vendortest.ActionNamed(t, c.Actions(), "opnsense.block_ip").Run(context.Background(), connectors.Call{With: map[string]any{"ip": "203.0.113.7"}})
 	if err == nil || !strings.Contains(err.Error(), "no default alias") {
 		t.Errorf("error = %v", err)
 	}
-}
-
-func actionNamed(t *testing.T, c *opnsense.Connector, name string) connectors.Action {
-	t.Helper()
-	for _, a := range c.Actions() {
-		if a.Spec().Name == name {
-			return a
-		}
-	}
-	t.Fatalf("no action %s", name)
-	return nil
 }
 
 func TestNewNeedsConfig(t *testing.T) {
@@ -277,25 +235,9 @@ func TestSpecs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"opnsense.block_ip": true, "opnsense.unblock_ip": false}
-	seen := map[string]bool{}
-	for _, a := range c.Actions() {
-		s := a.Spec()
-		d, ok := want[s.Name]
-		if !ok || !strings.HasPrefix(s.Name, "opnsense.") || s.Destructive != d || !s.Idempotent || s.Doc == "" {
-			t.Errorf("spec %s: Destructive %v, Idempotent %v", s.Name, s.Destructive, s.Idempotent)
-		}
-		seen[s.Name] = true
-		for _, f := range append(s.Inputs, s.Outputs...) {
-			if f.Name == "" || f.Type == "" || f.Doc == "" {
-				t.Errorf("%s: field %+v incomplete", s.Name, f)
-			}
-		}
-		if in, ok := s.Input("ip"); !ok || !in.Required {
-			t.Errorf("%s: ip input not required", s.Name)
-		}
-	}
-	if len(seen) != len(want) {
-		t.Errorf("actions %v, want %v", seen, want)
-	}
+	ip := []string{"ip"}
+	vendortest.CheckSpecs(t, c.Actions(), "opnsense.", map[string]vendortest.Spec{
+		"opnsense.block_ip":   {Destructive: true, Idempotent: true, Required: ip},
+		"opnsense.unblock_ip": {Idempotent: true, Required: ip},
+	})
 }

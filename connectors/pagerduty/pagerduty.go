@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -57,12 +56,9 @@ func New(c Config) (*Connector, error) {
 	if c.RoutingKey == "" {
 		return nil, errors.New("pagerduty: missing routing_key")
 	}
-	base := c.EventsURL
-	if base == "" {
-		base = DefaultEventsURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("pagerduty: events_url must be an absolute http or https URL")
+	base, err := restapi.BaseURL(c.EventsURL, DefaultEventsURL)
+	if err != nil {
+		return nil, fmt.Errorf("pagerduty: events_url %w", err)
 	}
 	return &Connector{
 		routingKey: c.RoutingKey,

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/warroom-bot/warroom/connectors"
+	"github.com/warroom-bot/warroom/connectors/internal/vendortest"
 	"github.com/warroom-bot/warroom/connectors/pagerduty"
 )
 
@@ -22,7 +22,7 @@ const routingKey = "R0UT1NGK3Y0123456789abcdefABCDEF" // 32 characters, as Pager
 // PagerDuty does, and answers with the documented shapes.
 type events struct {
 	t *testing.T
-	*httptest.Server
+	*vendortest.Server
 
 	mu     sync.Mutex
 	alerts map[string]string // dedup_key → "triggered" or "resolved"
@@ -33,8 +33,7 @@ type events struct {
 
 func newEvents(t *testing.T) *events {
 	e := &events{t: t, alerts: map[string]string{}}
-	e.Server = httptest.NewServer(http.HandlerFunc(e.serve))
-	t.Cleanup(e.Close)
+	e.Server = vendortest.NewServer(t, e.serve)
 	return e
 }
 
@@ -52,19 +51,12 @@ func (e *events) serve(w http.ResponseWriter, r *http.Request) {
 		e.t.Errorf("body: %v", err)
 	}
 	e.bodies = append(e.bodies, body)
-	if len(e.fail) > 0 {
-		s := e.fail[0]
-		e.fail = e.fail[1:]
-		if s == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "4")
-		}
-		w.WriteHeader(s)
-		fmt.Fprint(w, `{"status":"throttle event","message":"Requests for this service are arriving too quickly.  Please retry later."}`)
+	if s := vendortest.Pop(&e.fail); s != 0 {
+		vendortest.Fail(w, s, "4", `{"status":"throttle event","message":"Requests for this service are arriving too quickly.  Please retry later."}`)
 		return
 	}
 	if body["routing_key"] != routingKey {
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprint(w, `{"status":"invalid event","message":"Event object is invalid","errors":["Invalid routing key"]}`)
+		vendortest.JSON(w, http.StatusBadRequest, `{"status":"invalid event","message":"Event object is invalid","errors":["Invalid routing key"]}`)
 		return
 	}
 	key, _ := body["dedup_key"].(string)
@@ -72,8 +64,7 @@ func (e *events) serve(w http.ResponseWriter, r *http.Request) {
 	case "trigger":
 		p, _ := body["payload"].(map[string]any)
 		if p["summary"] == "" || p["source"] == "" || p["severity"] == nil {
-			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprint(w, `{"status":"invalid event","message":"Event object is invalid","errors":["'payload' is missing or blank"]}`)
+			vendortest.JSON(w, http.StatusBadRequest, `{"status":"invalid event","message":"Event object is invalid","errors":["'payload' is missing or blank"]}`)
 			return
 		}
 		if e.alerts[key] != "triggered" {
@@ -87,19 +78,6 @@ func (e *events) serve(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `{"status":"success","message":"Event processed","dedup_key":%q}`, key)
 }
 
-// sleeps records the waits asked for, without waiting.
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.d = append(s.d, d)
-	return ctx.Err()
-}
-
 func TestActions(t *testing.T) {
 	trigger := map[string]any{"summary": "Ransomware on host-42", "incident": "INC-7", "severity": "high",
 		"source": "host-42", "custom_details": map[string]any{"channel": "#inc-7"}}
@@ -111,14 +89,14 @@ func TestActions(t *testing.T) {
 		fail    []int
 		wantErr string
 		want    map[string]any
-		check   func(t *testing.T, e *events, sl *sleeps)
+		check   func(t *testing.T, e *events, sl *vendortest.Sleeps)
 	}{
 		{
 			name:   "trigger keyed by incident",
 			action: "pagerduty.trigger",
 			with:   trigger,
 			want:   map[string]any{"status": "success", "dedup_key": "INC-7", "message": "Event processed"},
-			check: func(t *testing.T, e *events, sl *sleeps) {
+			check: func(t *testing.T, e *events, sl *vendortest.Sleeps) {
 				want := map[string]any{"routing_key": routingKey, "event_action": "trigger", "dedup_key": "INC-7",
 					"payload": map[string]any{"summary": "Ransomware on host-42", "source": "host-42", "severity": "error",
 						"custom_details": map[string]any{"channel": "#inc-7"}}}
@@ -132,7 +110,7 @@ func TestActions(t *testing.T) {
 			action: "pagerduty.trigger",
 			with:   map[string]any{"summary": "check", "dedup_key": "custom-1", "incident": "INC-7"},
 			want:   map[string]any{"status": "success", "dedup_key": "custom-1", "message": "Event processed"},
-			check: func(t *testing.T, e *events, sl *sleeps) {
+			check: func(t *testing.T, e *events, sl *vendortest.Sleeps) {
 				p := e.bodies[0]["payload"].(map[string]any)
 				if p["source"] != "warroom" || p["severity"] != "error" {
 					t.Errorf("payload = %v", p)
@@ -144,7 +122,7 @@ func TestActions(t *testing.T) {
 			action: "pagerduty.resolve",
 			with:   map[string]any{"incident": "INC-7"},
 			want:   map[string]any{"status": "success", "dedup_key": "INC-7", "message": "Event processed"},
-			check: func(t *testing.T, e *events, sl *sleeps) {
+			check: func(t *testing.T, e *events, sl *vendortest.Sleeps) {
 				if _, ok := e.bodies[0]["payload"]; ok || e.bodies[0]["event_action"] != "resolve" {
 					t.Errorf("body = %v", e.bodies[0])
 				}
@@ -163,9 +141,9 @@ func TestActions(t *testing.T) {
 			with:   trigger,
 			fail:   []int{429},
 			want:   map[string]any{"status": "success", "dedup_key": "INC-7", "message": "Event processed"},
-			check: func(t *testing.T, e *events, sl *sleeps) {
-				if !reflect.DeepEqual(sl.d, []time.Duration{4 * time.Second}) || e.pages != 1 {
-					t.Errorf("waits %v, pages %d", sl.d, e.pages)
+			check: func(t *testing.T, e *events, sl *vendortest.Sleeps) {
+				if !reflect.DeepEqual(sl.Waits(), []time.Duration{4 * time.Second}) || e.pages != 1 {
+					t.Errorf("waits %v, pages %d", sl.Waits(), e.pages)
 				}
 			},
 		},
@@ -175,7 +153,7 @@ func TestActions(t *testing.T) {
 			with:   trigger,
 			fail:   []int{500, 502},
 			want:   map[string]any{"status": "success", "dedup_key": "INC-7", "message": "Event processed"},
-			check: func(t *testing.T, e *events, sl *sleeps) {
+			check: func(t *testing.T, e *events, sl *vendortest.Sleeps) {
 				if len(e.bodies) != 3 || e.pages != 1 {
 					t.Errorf("%d requests, %d pages", len(e.bodies), e.pages)
 				}
@@ -207,23 +185,13 @@ func TestActions(t *testing.T) {
 			if rk == "" {
 				rk = routingKey
 			}
-			sl := &sleeps{}
-			c, err := pagerduty.New(pagerduty.Config{RoutingKey: rk, EventsURL: e.URL, HTTP: e.Client(), Sleep: sl.sleep})
+			sl := &vendortest.Sleeps{}
+			c, err := pagerduty.New(pagerduty.Config{RoutingKey: rk, EventsURL: e.URL, HTTP: e.Client(), Sleep: sl.Sleep})
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := actionNamed(t, c, tt.action).Run(context.Background(), connectors.Call{With: tt.with, IdempotencyKey: "warroom-run-1-page-1"})
-			if tt.wantErr == "" && err != nil {
-				t.Fatalf("error: %v", err)
-			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
-				}
-				if strings.Contains(err.Error(), rk) {
-					t.Errorf("error repeats the routing key: %v", err)
-				}
-			}
+			out, err := vendortest.ActionNamed(t, c.Actions(), tt.action).Run(context.Background(), connectors.Call{With: tt.with, IdempotencyKey: "warroom-run-1-page-1"})
+			vendortest.CheckErr(t, err, tt.wantErr, rk)
 			if tt.want != nil && !reflect.DeepEqual(out, tt.want) {
 				t.Errorf("outputs = %v, want %v", out, tt.want)
 			}
@@ -242,7 +210,7 @@ func TestTriggerTwicePagesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := actionNamed(t, c, "pagerduty.trigger")
+	a := vendortest.ActionNamed(t, c.Actions(), "pagerduty.trigger")
 	for i := range 2 {
 		// A retried step gets a new IdempotencyKey; the alert key must
 		// not follow it.
@@ -256,22 +224,11 @@ func TestTriggerTwicePagesOnce(t *testing.T) {
 	}
 }
 
-func noRequest(t *testing.T, e *events, sl *sleeps) {
+func noRequest(t *testing.T, e *events, sl *vendortest.Sleeps) {
 	t.Helper()
 	if len(e.bodies) != 0 {
 		t.Errorf("%d requests for invalid inputs", len(e.bodies))
 	}
-}
-
-func actionNamed(t *testing.T, c *pagerduty.Connector, name string) connectors.Action {
-	t.Helper()
-	for _, a := range c.Actions() {
-		if a.Spec().Name == name {
-			return a
-		}
-	}
-	t.Fatalf("no action %s", name)
-	return nil
 }
 
 func TestNewNeedsConfig(t *testing.T) {
@@ -289,22 +246,8 @@ func TestSpecs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"pagerduty.trigger": false, "pagerduty.resolve": false}
-	seen := map[string]bool{}
-	for _, a := range c.Actions() {
-		s := a.Spec()
-		d, ok := want[s.Name]
-		if !ok || !strings.HasPrefix(s.Name, "pagerduty.") || s.Destructive != d || !s.Idempotent || s.Doc == "" {
-			t.Errorf("spec %s: Destructive %v, Idempotent %v", s.Name, s.Destructive, s.Idempotent)
-		}
-		seen[s.Name] = true
-		for _, f := range append(s.Inputs, s.Outputs...) {
-			if f.Name == "" || f.Type == "" || f.Doc == "" {
-				t.Errorf("%s: field %+v incomplete", s.Name, f)
-			}
-		}
-	}
-	if len(seen) != len(want) {
-		t.Errorf("actions %v, want %v", seen, want)
-	}
+	vendortest.CheckSpecs(t, c.Actions(), "pagerduty.", map[string]vendortest.Spec{
+		"pagerduty.trigger": {Idempotent: true},
+		"pagerduty.resolve": {Idempotent: true},
+	})
 }

@@ -16,7 +16,6 @@ package rdap
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -59,12 +58,9 @@ type Source struct {
 
 // New checks c and returns a source. It makes no request.
 func New(c Config) (*Source, error) {
-	base := c.APIURL
-	if base == "" {
-		base = DefaultAPIURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("rdap: api_url must be an absolute http or https URL")
+	base, err := restapi.BaseURL(c.APIURL, DefaultAPIURL)
+	if err != nil {
+		return nil, fmt.Errorf("rdap: api_url %w", err)
 	}
 	return &Source{
 		api: &restapi.Client{BaseURL: base, HTTP: c.HTTP, Sleep: c.Sleep, Retries: 2},

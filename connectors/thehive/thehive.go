@@ -56,16 +56,12 @@ func New(c Config) (*Connector, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("thehive: missing %s", strings.Join(missing, " and "))
 	}
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("thehive: url must be an absolute http or https URL")
+	if _, err := restapi.BaseURL(c.URL, ""); err != nil {
+		return nil, fmt.Errorf("thehive: url %w", err)
 	}
-	key := c.APIKey
 	base := strings.TrimRight(c.URL, "/")
 	return &Connector{base: base, api: &restapi.Client{BaseURL: base, HTTP: c.HTTP, Sleep: c.Sleep,
-		Auth: func(_ context.Context, h http.Header) error {
-			h.Set("Authorization", "Bearer "+key)
-			return nil
-		}}}, nil
+		Auth: restapi.HeaderAuth("Authorization", "Bearer "+c.APIKey)}}, nil
 }
 
 // Actions returns thehive.create_case.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/warroom-bot/warroom/connectors"
+	"github.com/warroom-bot/warroom/connectors/internal/vendortest"
 	"github.com/warroom-bot/warroom/connectors/thehive"
 )
 
@@ -22,7 +22,7 @@ const apiKey = "thehive-api-key-do-not-leak"
 // the next status and answers with it.
 type hive struct {
 	t *testing.T
-	*httptest.Server
+	*vendortest.Server
 
 	mu     sync.Mutex
 	fail   []int
@@ -31,8 +31,7 @@ type hive struct {
 
 func newHive(t *testing.T) *hive {
 	h := &hive{t: t}
-	h.Server = httptest.NewServer(http.HandlerFunc(h.serve))
-	t.Cleanup(h.Close)
+	h.Server = vendortest.NewServer(t, h.serve)
 	return h
 }
 
@@ -41,8 +40,7 @@ func (h *hive) serve(w http.ResponseWriter, r *http.Request) {
 	defer h.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	if r.Header.Get("Authorization") != "Bearer "+apiKey {
-		w.WriteHeader(http.StatusUnauthorized)
-		fmt.Fprint(w, `{"type":"AuthenticationError","message":"Authentication failure"}`)
+		vendortest.JSON(w, http.StatusUnauthorized, `{"type":"AuthenticationError","message":"Authentication failure"}`)
 		return
 	}
 	if r.Method != http.MethodPost || r.URL.Path != "/api/v1/case" || r.Header.Get("Content-Type") != "application/json" {
@@ -55,32 +53,13 @@ func (h *hive) serve(w http.ResponseWriter, r *http.Request) {
 		h.t.Errorf("body: %v", err)
 	}
 	h.bodies = append(h.bodies, body)
-	if len(h.fail) > 0 {
-		s := h.fail[0]
-		h.fail = h.fail[1:]
-		if s == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "6")
-		}
-		w.WriteHeader(s)
-		fmt.Fprintf(w, `{"type":"InternalError","message":"failure %d"}`, s)
+	if s := vendortest.Pop(&h.fail); s != 0 {
+		vendortest.Fail(w, s, "6", fmt.Sprintf(`{"type":"InternalError","message":"failure %d"}`, s))
 		return
 	}
 	w.WriteHeader(http.StatusCreated)
 	fmt.Fprintf(w, `{"_id":"~41112","_type":"Case","_createdBy":"bot@thehive.local","_createdAt":1700000000000,"number":%d,"title":%q,"severity":%v,"status":"New","stage":"New"}`,
 		11+len(h.bodies), body["title"], body["severity"])
-}
-
-// sleeps records the waits asked for, without waiting.
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.d = append(s.d, d)
-	return ctx.Err()
 }
 
 func TestCreateCase(t *testing.T) {
@@ -149,23 +128,13 @@ func TestCreateCase(t *testing.T) {
 			if key == "" {
 				key = apiKey
 			}
-			sl := &sleeps{}
-			c, err := thehive.New(thehive.Config{URL: h.URL + "/", APIKey: key, HTTP: h.Client(), Sleep: sl.sleep})
+			sl := &vendortest.Sleeps{}
+			c, err := thehive.New(thehive.Config{URL: h.URL + "/", APIKey: key, HTTP: h.Client(), Sleep: sl.Sleep})
 			if err != nil {
 				t.Fatal(err)
 			}
 			out, err := c.Actions()[0].Run(context.Background(), connectors.Call{With: tt.with, IdempotencyKey: "warroom-run-1-case-1"})
-			if tt.wantErr == "" && err != nil {
-				t.Fatalf("error: %v", err)
-			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
-				}
-				if strings.Contains(err.Error(), key) {
-					t.Errorf("error repeats the key: %v", err)
-				}
-			}
+			vendortest.CheckErr(t, err, tt.wantErr, key)
 			if tt.want != nil {
 				tt.want["url"] = h.URL + tt.want["url"].(string)
 				if !reflect.DeepEqual(out, tt.want) {
@@ -180,8 +149,8 @@ func TestCreateCase(t *testing.T) {
 			if (tt.wantErr != "" || tt.requests != 0) && len(h.bodies) != tt.requests {
 				t.Errorf("%d requests, want %d", len(h.bodies), tt.requests)
 			}
-			if tt.waits != nil && !(len(tt.waits) == 0 && len(sl.d) == 0) && !reflect.DeepEqual(sl.d, tt.waits) {
-				t.Errorf("waits = %v, want %v", sl.d, tt.waits)
+			if tt.waits != nil {
+				sl.Check(t, tt.waits)
 			}
 		})
 	}
@@ -202,20 +171,7 @@ func TestSpecs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts := c.Actions()
-	if len(acts) != 1 {
-		t.Fatalf("%d actions", len(acts))
-	}
-	s := acts[0].Spec()
-	if s.Name != "thehive.create_case" || s.Destructive || s.Idempotent || s.Doc == "" {
-		t.Errorf("spec = %+v", s)
-	}
-	if in, ok := s.Input("title"); !ok || !in.Required {
-		t.Error("title not required")
-	}
-	for _, f := range append(s.Inputs, s.Outputs...) {
-		if f.Name == "" || f.Type == "" || f.Doc == "" {
-			t.Errorf("field %+v incomplete", f)
-		}
-	}
+	vendortest.CheckSpecs(t, c.Actions(), "thehive.", map[string]vendortest.Spec{
+		"thehive.create_case": {Required: []string{"title"}},
+	})
 }

@@ -76,14 +76,10 @@ func New(c Config) (*Source, error) {
 	if c.APIKey == "" {
 		return nil, errors.New("virustotal: missing api_key")
 	}
-	base := c.APIURL
-	if base == "" {
-		base = DefaultAPIURL
+	base, err := restapi.BaseURL(c.APIURL, DefaultAPIURL)
+	if err != nil {
+		return nil, fmt.Errorf("virustotal: api_url %w", err)
 	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("virustotal: api_url must be an absolute http or https URL")
-	}
-	key := c.APIKey
 	return &Source{api: &restapi.Client{
 		BaseURL: base,
 		HTTP:    c.HTTP,
@@ -92,10 +88,7 @@ func New(c Config) (*Source, error) {
 		// one more try covers a brief burst, more would only burn the
 		// lookup's timeout.
 		Retries: 1,
-		Auth: func(_ context.Context, h http.Header) error {
-			h.Set("x-apikey", key)
-			return nil
-		},
+		Auth:    restapi.HeaderAuth("x-apikey", c.APIKey),
 	}}, nil
 }
 

@@ -10,12 +10,14 @@ package restapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -67,6 +69,10 @@ type Request struct {
 	// GET, HEAD, PUT and DELETE are always treated as idempotent. A 429 is
 	// always retried because the server did not act on the request.
 	Idempotent bool
+	// Secrets are credentials the request carries outside the headers the
+	// Auth hook sets, such as a client secret in a token request's form.
+	// They are cut out of vendor error texts like the Auth hook's headers.
+	Secrets []string
 }
 
 // StatusError is an HTTP answer other than 2xx.
@@ -97,6 +103,35 @@ func (e *RateLimitError) Error() string {
 		return fmt.Sprintf("rate limited: retry after %s", e.RetryAfter.Round(time.Second))
 	}
 	return "rate limited"
+}
+
+// ErrBaseURL is BaseURL's error: an API root that is not an absolute http
+// or https URL. Connectors wrap it with the setting's name, as in
+// "virustotal: api_url must be an absolute http or https URL".
+var ErrBaseURL = errors.New("must be an absolute http or https URL")
+
+// BaseURL returns raw, or def when raw is empty, if it is an absolute http
+// or https URL, and ErrBaseURL if not. A relative URL would be joined to
+// request paths as a path on no host, and another scheme is not spoken;
+// both are caught when the config is loaded rather than at the first call.
+// The error does not repeat the URL, which may carry credentials.
+func BaseURL(raw, def string) (string, error) {
+	base := cmp.Or(raw, def)
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", ErrBaseURL
+	}
+	return base, nil
+}
+
+// HeaderAuth returns a Client.Auth hook that sets header name to value on
+// every request: the API key or fixed Authorization most vendors take.
+// The value is then kept off redirects to other hosts and out of error
+// texts like any header the hook sets.
+func HeaderAuth(name, value string) func(context.Context, http.Header) error {
+	return func(_ context.Context, h http.Header) error {
+		h.Set(name, value)
+		return nil
+	}
 }
 
 // IsNotFound reports whether err is a 404: for lookups it means "the source
@@ -156,7 +191,7 @@ func (c *Client) Raw(ctx context.Context, req Request) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		body, status, retryAfter, err := c.once(hr, secrets)
+		body, status, retryAfter, err := c.once(hr, secrets, req.Secrets)
 		if err == nil {
 			return body, nil
 		}
@@ -189,8 +224,9 @@ func (c *Client) Raw(ctx context.Context, req Request) ([]byte, error) {
 
 // once makes one attempt. status is 0 when no answer arrived. secrets are
 // the headers the Auth hook set: they are kept off redirects to other hosts
-// and cut out of the vendor's error text.
-func (c *Client) once(hr *http.Request, secrets http.Header) (body []byte, status int, retryAfter time.Duration, err error) {
+// and cut out of the vendor's error text, as are the extra credentials of
+// Request.Secrets.
+func (c *Client) once(hr *http.Request, secrets http.Header, extra []string) (body []byte, status int, retryAfter time.Duration, err error) {
 	resp, err := c.httpClient(secrets).Do(hr)
 	if err != nil {
 		return nil, 0, 0, scrub(err)
@@ -204,7 +240,7 @@ func (c *Client) once(hr *http.Request, secrets http.Header) (body []byte, statu
 		return body, resp.StatusCode, 0, nil
 	}
 	return nil, resp.StatusCode, retryAfterOf(resp.Header, body),
-		&StatusError{Status: resp.StatusCode, Message: errorText(body, secrets)}
+		&StatusError{Status: resp.StatusCode, Message: errorText(body, secrets, extra...)}
 }
 
 // httpClient returns the client to send with. When credentials were set,
@@ -435,24 +471,24 @@ func scrub(err error) error {
 	return &url.Error{Op: ue.Op, URL: clean, Err: ue.Err}
 }
 
-// errorText is the vendor's error text without credentials. The body is
+// errorText is the vendor's error text without credentials: the headers
+// the Auth hook set and the extra values of Request.Secrets. The body is
 // redacted before vendorMessage shortens it, so that a key cut in half by
 // the shortening cannot slip through, and the text again after decoding in
 // case JSON escaping hid a key from the first pass.
-func errorText(body []byte, secrets http.Header) string {
-	if len(secrets) == 0 {
+func errorText(body []byte, secrets http.Header, extra ...string) string {
+	if len(secrets) == 0 && len(extra) == 0 {
 		return vendorMessage(body)
 	}
-	return redact(vendorMessage([]byte(redact(string(body), secrets))), secrets)
+	return redact(vendorMessage([]byte(redact(string(body), secrets, extra))), secrets, extra)
 }
 
-// redact replaces the credentials the Auth hook set wherever a vendor
-// echoes them in an error text ("invalid key abc123…"), so that they do
-// not reach logs and chat through a StatusError. Each value is cut out
-// whole and word by word ("Bearer TOKEN" → the token), ignoring words
-// too short to be a secret.
-func redact(msg string, secrets http.Header) string {
-	for _, vs := range secrets {
+// redact replaces the credentials wherever a vendor echoes them in an
+// error text ("invalid key abc123…"), so that they do not reach logs and
+// chat through a StatusError. Each value is cut out whole and word by word
+// ("Bearer TOKEN" → the token), ignoring words too short to be a secret.
+func redact(msg string, secrets http.Header, extra []string) string {
+	for _, vs := range append(slices.Collect(maps.Values(secrets)), extra) {
 		for _, v := range vs {
 			for _, w := range append(strings.Fields(v), v) {
 				if len(w) >= 8 {

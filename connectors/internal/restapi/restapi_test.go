@@ -548,3 +548,64 @@ func TestUntrustedCertificateIsNotRetried(t *testing.T) {
 		t.Errorf("slept %v, want no retry", sl.d)
 	}
 }
+
+func TestBaseURL(t *testing.T) {
+	const def = "https://api.example.com/v1"
+	tests := []struct {
+		raw, want string
+		ok        bool
+	}{
+		{"", def, true},
+		{"https://proxy.example.net/vt/", "https://proxy.example.net/vt/", true},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080", true},
+		{"api.example.com/v1", "", false},
+		{"/v1", "", false},
+		{"ftp://example.com", "", false},
+		{"https://", "", false},
+		{"https://exa mple.com/%zz", "", false},
+	}
+	for _, tt := range tests {
+		got, err := BaseURL(tt.raw, def)
+		if got != tt.want || (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrBaseURL)) {
+			t.Errorf("BaseURL(%q) = %q, %v; want %q, ok %v", tt.raw, got, err, tt.want, tt.ok)
+		}
+	}
+	if _, err := BaseURL("", ""); !errors.Is(err, ErrBaseURL) {
+		t.Errorf("BaseURL without a default = %v, want ErrBaseURL", err)
+	}
+}
+
+// TestHeaderAuth: the header HeaderAuth sets is sent, and cut out of a
+// vendor error text that echoes it.
+func TestHeaderAuth(t *testing.T) {
+	f := newFake(t, step{status: http.StatusUnauthorized, body: `{"message":"bad key ` + secretKey + `"}`})
+	c := &Client{BaseURL: f.URL, HTTP: f.Client(), Auth: HeaderAuth("Key", secretKey)}
+	err := c.Do(context.Background(), Request{Path: "/x"}, nil)
+	if got := f.last.Header.Get("Key"); got != secretKey {
+		t.Errorf("Key = %q, want the key", got)
+	}
+	if err == nil || strings.Contains(err.Error(), secretKey) || !strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("err = %v, want a 401 with the key redacted", err)
+	}
+}
+
+// TestRequestSecretsRedacted: a credential sent in the body (a token
+// request's client secret) is cut out of the vendor's error text, also
+// when the text is shortened across it.
+func TestRequestSecretsRedacted(t *testing.T) {
+	const secret = "client-secret-0123456789"
+	for _, body := range []string{
+		`{"error":"invalid_client","error_description":"secret ` + secret + ` is wrong"}`,
+		`{"message":"` + strings.Repeat("x", 190) + secret + `"}`,
+	} {
+		f := newFake(t, step{status: http.StatusBadRequest, body: body})
+		c := &Client{BaseURL: f.URL, HTTP: f.Client()}
+		err := c.Do(context.Background(), Request{Method: http.MethodPost, Form: url.Values{"client_secret": {secret}}, Secrets: []string{secret}}, nil)
+		if StatusOf(err) != http.StatusBadRequest || strings.Contains(err.Error(), secret[:8]) {
+			t.Errorf("err = %v, want a 400 without the secret", err)
+		}
+		if f.bodies[0] != "client_secret="+secret {
+			t.Errorf("body = %q, want the form", f.bodies[0])
+		}
+	}
+}
