@@ -147,9 +147,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				defer d.Notify() // the lane's next row may be due now
+				defer d.Notify() // the lane's next row may be due later
 				defer d.release(row.Lane)
-				d.deliver(ctx, row)
+				d.drainLane(ctx, row)
 			}()
 		}
 		wait := time.Minute
@@ -174,6 +174,28 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			case <-time.After(rest):
 			}
 		}
+	}
+}
+
+// maxLaneRun bounds how many rows of one lane a worker delivers in a row,
+// so that one busy incident cannot keep a worker from the other lanes.
+const maxLaneRun = 32
+
+// drainLane delivers row and then the rows after it in its lane while they
+// are due: a lane is a sequence (create the room, invite, set the topic,
+// post the summary...), and waiting for the next scan between its rows
+// would add a scan interval to every step.
+func (d *Dispatcher) drainLane(ctx context.Context, row store.OutboxRow) {
+	for range maxLaneRun {
+		d.deliver(ctx, row)
+		if ctx.Err() != nil {
+			return
+		}
+		next, ok, err := d.db.LaneHead(ctx, row.Lane)
+		if err != nil || !ok || next.NextAt.After(d.opts.Clock.Now()) {
+			return
+		}
+		row = next
 	}
 }
 

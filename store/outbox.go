@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -104,6 +105,20 @@ func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]Outbox
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// LaneHead returns the first pending row of a lane, and false when the
+// lane has none.
+func (db *DB) LaneHead(ctx context.Context, lane string) (OutboxRow, bool, error) {
+	r, err := scanOutbox(db.queryRow(ctx, `SELECT `+outboxCols+` FROM outbox
+		WHERE lane = ? AND state = 'pending' ORDER BY id LIMIT 1`, lane))
+	if errors.Is(err, sql.ErrNoRows) {
+		return OutboxRow{}, false, nil
+	}
+	if err != nil {
+		return OutboxRow{}, false, fmt.Errorf("read lane %s: %w", lane, err)
+	}
+	return r, true, nil
 }
 
 // NextOutboxAt returns when the earliest lane head becomes due, and false
