@@ -177,9 +177,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-// maxLaneRun bounds how many rows of one lane a worker delivers in a row,
-// so that one busy incident cannot keep a worker from the other lanes.
-const maxLaneRun = 32
+// maxLaneRun bounds how many rows of one lane a worker delivers in a row
+// (a new incident's lane is about that long), so that one busy incident
+// cannot keep a worker from the other lanes, nor chat deliveries crowd
+// alert intake out of the database writer during a storm.
+const maxLaneRun = 8
 
 // drainLane delivers row and then the rows after it in its lane while they
 // are due: a lane is a sequence (create the room, invite, set the topic,
