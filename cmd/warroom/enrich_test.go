@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -154,36 +152,14 @@ alerts:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	a, err := newApp(context.Background(), cfg, newLogger(&syncWriter{w: &logs}, "debug"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.serve(ctx, ln) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		}
-	}
-	defer stop()
+	s := startApp(t, cfg)
 
 	post := func(fingerprint, title string) {
 		t.Helper()
 		body := `{"version":"4","status":"firing","alerts":[{"status":"firing","fingerprint":"` + fingerprint + `",
 			"labels":{"alertname":"Beacon","severity":"critical","instance":"10.1.2.3","dst_ip":"45.155.205.233"},
 			"annotations":{"summary":"` + title + `"}}]}`
-		req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/alerts/alertmanager", strings.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, s.base+"/alerts/alertmanager", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer alert-token-0123456789")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -225,8 +201,7 @@ alerts:
 	if n := calls.Load(); n != 1 {
 		t.Errorf("VirusTotal was called %d times; the second incident should use the cache", n)
 	}
-	stop() // the log is complete, and no longer written to
-	if strings.Contains(logs.String(), vtKey) {
+	if strings.Contains(s.logs.String(), vtKey) {
 		t.Error("the API key reached the log")
 	}
 }
