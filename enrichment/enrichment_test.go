@@ -265,6 +265,25 @@ func TestAlertIncidentIsEnrichedAndLogged(t *testing.T) {
 	}
 }
 
+// TestSpecialRangesNeedNoSource: with nothing configured, a non-public
+// address is still explained from the built-in registry of special ranges.
+func TestSpecialRangesNeedNoSource(t *testing.T) {
+	e := newEnv(t, nil)
+	if _, err := e.svc.Open(context.Background(), "slack:U1", bot.NewIncident{Title: "Phish links to 203.0.113.7 and 100.64.3.9"}); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(t)
+	text := render(e.room.enrichment()[0])
+	for _, want := range []string{
+		"ipv4 203.0.113.7 — UNKNOWN (documentation)\niana: Documentation, TEST-NET-3 (RFC 5737), 203.0.113.0/24",
+		"ipv4 100.64.3.9 — UNKNOWN (cgnat)\niana: Shared Address Space (RFC 6598), 100.64.0.0/10",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("message lacks %q:\n%s", want, text)
+		}
+	}
+}
+
 func TestIncidentWithoutIndicatorsGetsNoMessage(t *testing.T) {
 	e := newEnv(t, nil)
 	if _, err := e.svc.Open(context.Background(), "slack:U1", bot.NewIncident{Title: "Laptop stolen"}); err != nil {

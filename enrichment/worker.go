@@ -177,7 +177,7 @@ func (w *Worker) queue(ctx context.Context, tx *store.Tx, in bot.Incident, inds 
 	if message == "" {
 		message = jobMessage(store.EnrichJob{ID: id})
 	}
-	view := View{Findings: pendingFindings(inds), Pending: w.opts.Enricher.Pending(inds, w.history(in.ID)), Private: in.Private}
+	view := View{Findings: pendingFindings(inds), Pending: w.opts.Enricher.Pending(inds, w.builtin(in.ID)...), Private: in.Private}
 	return bot.Event{
 		IncidentID: in.ID, Actor: actor, Kind: "enrichment.requested",
 		Body:  map[string]any{"job": id, "indicators": inds, "sources": w.sourceNames()},
@@ -194,7 +194,13 @@ func jobMessage(j store.EnrichJob) string {
 }
 
 func (w *Worker) sourceNames() []string {
-	return append(w.opts.Enricher.Sources(), historyName)
+	return append(w.opts.Enricher.Sources(), historyName, rangesName)
+}
+
+// builtin are the sources every install has, whatever its config: earlier
+// incidents (excluding incidentID itself) and the special-purpose ranges.
+func (w *Worker) builtin(incidentID int64) []enrich.Configured {
+	return []enrich.Configured{History(w.db, incidentID), Ranges()}
 }
 
 // Notify wakes the worker if a job was queued since it last looked. The
@@ -294,8 +300,8 @@ func (w *Worker) RunJob(ctx context.Context, j store.EnrichJob) error {
 		return err
 	}
 	inds := fromStore(j.Indicators)
-	hist := w.history(j.IncidentID)
-	view := View{Findings: pendingFindings(inds), Pending: w.opts.Enricher.Pending(inds, hist), Private: in.Private,
+	builtin := w.builtin(j.IncidentID)
+	view := View{Findings: pendingFindings(inds), Pending: w.opts.Enricher.Pending(inds, builtin...), Private: in.Private,
 		Buttons: w.buttons(j.IncidentID)}
 	index := map[ioc.Indicator]int{}
 	for i, ind := range inds {
@@ -336,7 +342,7 @@ func (w *Worker) RunJob(ctx context.Context, j store.EnrichJob) error {
 				Keyed: []bot.Keyed{{Name: message, Message: view.Message(), Update: true}},
 			}}, nil
 		})
-	}, hist)
+	}, builtin...)
 	if failed != nil {
 		return fmt.Errorf("record enrichment of %s: %w", in.Ref(), failed)
 	}
@@ -344,7 +350,7 @@ func (w *Worker) RunJob(ctx context.Context, j store.EnrichJob) error {
 		// ctx ended first; the lease runs out and the job is taken up again.
 		return ctx.Err()
 	}
-	if len(view.Findings) > 0 && w.opts.Enricher.Pending(inds, hist) == 0 {
+	if len(view.Findings) > 0 && w.opts.Enricher.Pending(inds, builtin...) == 0 {
 		// Nothing supported any indicator: close the job all the same.
 		return w.db.Write(ctx, func(tx *store.Tx) error { return tx.FinishEnrichJob(ctx, j.ID, clock.Now().UTC()) })
 	}
@@ -384,7 +390,7 @@ func (w *Worker) Lookup(ctx context.Context, inds []ioc.Indicator) []Finding {
 	w.opts.Enricher.Run(ctx, inds, func(ind ioc.Indicator, r enrich.Result) {
 		f := &findings[index[ind]]
 		f.Results = append(f.Results, r)
-	}, w.history(0))
+	}, w.builtin(0)...)
 	return findings
 }
 

@@ -126,7 +126,7 @@ func newEnrichment(cfg *config.Config, svc *bot.Service, buttons func(int64, ioc
 		return nil, fmt.Errorf("enrichment.allowlist: %w", err)
 	}
 	enr := enrich.New(sources, enrichment.Cache{DB: svc.DB(), Logger: log})
-	log.Info("enrichment sources", "sources", strings.Join(append(enr.Sources(), "history"), ","))
+	log.Info("enrichment sources", "sources", strings.Join(append(enr.Sources(), "history", "iana"), ","))
 	return enrichment.New(enrichment.Options{
 		Service: svc, Enricher: enr, Allow: allow, MaxIndicators: cfg.Enrichment.MaxIndicators, Buttons: buttons, Logger: log,
 	}), nil
@@ -162,7 +162,7 @@ func cmdEnrich(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	var cache enrich.Cache
-	var extra []enrich.Configured
+	extra := []enrich.Configured{enrichment.Ranges()}
 	if db, err := openIfPresent(ctx, cfg); err != nil {
 		return err
 	} else if db != nil {

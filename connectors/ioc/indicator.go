@@ -107,37 +107,39 @@ func WriteJSONLines(w io.Writer, ins []Indicator) error {
 }
 
 type prefixScope struct {
-	p netip.Prefix
-	s Scope
+	p    netip.Prefix
+	s    Scope
+	name string // the IANA special-purpose registry's name and source
 }
 
 // The tables are ordered from the most to the least specific where ranges
-// nest, so the first match wins.
+// nest, so the first match wins. Names follow the IANA IPv4 and IPv6
+// Special-Purpose Address Registries.
 var (
 	v4Scopes = []prefixScope{
-		{netip.MustParsePrefix("0.0.0.0/8"), ScopeReserved},
-		{netip.MustParsePrefix("10.0.0.0/8"), ScopePrivate},
-		{netip.MustParsePrefix("100.64.0.0/10"), ScopeCGNAT},
-		{netip.MustParsePrefix("127.0.0.0/8"), ScopeLoopback},
-		{netip.MustParsePrefix("169.254.0.0/16"), ScopeLinkLocal},
-		{netip.MustParsePrefix("172.16.0.0/12"), ScopePrivate},
-		{netip.MustParsePrefix("192.0.0.0/24"), ScopeReserved},
-		{netip.MustParsePrefix("192.0.2.0/24"), ScopeDocumentation},
-		{netip.MustParsePrefix("192.168.0.0/16"), ScopePrivate},
-		{netip.MustParsePrefix("198.18.0.0/15"), ScopeReserved},
-		{netip.MustParsePrefix("198.51.100.0/24"), ScopeDocumentation},
-		{netip.MustParsePrefix("203.0.113.0/24"), ScopeDocumentation},
-		{netip.MustParsePrefix("224.0.0.0/4"), ScopeMulticast},
-		{netip.MustParsePrefix("240.0.0.0/4"), ScopeReserved},
+		{netip.MustParsePrefix("0.0.0.0/8"), ScopeReserved, "\"This network\" (RFC 791)"},
+		{netip.MustParsePrefix("10.0.0.0/8"), ScopePrivate, "Private-Use (RFC 1918)"},
+		{netip.MustParsePrefix("100.64.0.0/10"), ScopeCGNAT, "Shared Address Space (RFC 6598)"},
+		{netip.MustParsePrefix("127.0.0.0/8"), ScopeLoopback, "Loopback (RFC 1122)"},
+		{netip.MustParsePrefix("169.254.0.0/16"), ScopeLinkLocal, "Link Local (RFC 3927)"},
+		{netip.MustParsePrefix("172.16.0.0/12"), ScopePrivate, "Private-Use (RFC 1918)"},
+		{netip.MustParsePrefix("192.0.0.0/24"), ScopeReserved, "IETF Protocol Assignments (RFC 6890)"},
+		{netip.MustParsePrefix("192.0.2.0/24"), ScopeDocumentation, "Documentation, TEST-NET-1 (RFC 5737)"},
+		{netip.MustParsePrefix("192.168.0.0/16"), ScopePrivate, "Private-Use (RFC 1918)"},
+		{netip.MustParsePrefix("198.18.0.0/15"), ScopeReserved, "Benchmarking (RFC 2544)"},
+		{netip.MustParsePrefix("198.51.100.0/24"), ScopeDocumentation, "Documentation, TEST-NET-2 (RFC 5737)"},
+		{netip.MustParsePrefix("203.0.113.0/24"), ScopeDocumentation, "Documentation, TEST-NET-3 (RFC 5737)"},
+		{netip.MustParsePrefix("224.0.0.0/4"), ScopeMulticast, "Multicast (RFC 5771)"},
+		{netip.MustParsePrefix("240.0.0.0/4"), ScopeReserved, "Reserved (RFC 1112)"},
 	}
 	v6Scopes = []prefixScope{
-		{netip.MustParsePrefix("fe80::/10"), ScopeLinkLocal},
-		{netip.MustParsePrefix("fec0::/10"), ScopeReserved}, // deprecated site-local
-		{netip.MustParsePrefix("fc00::/7"), ScopePrivate},
-		{netip.MustParsePrefix("ff00::/8"), ScopeMulticast},
-		{netip.MustParsePrefix("2001:db8::/32"), ScopeDocumentation},
-		{netip.MustParsePrefix("3fff::/20"), ScopeDocumentation},
-		{netip.MustParsePrefix("100::/64"), ScopeReserved}, // discard-only
+		{netip.MustParsePrefix("fe80::/10"), ScopeLinkLocal, "Link-Local Unicast (RFC 4291)"},
+		{netip.MustParsePrefix("fec0::/10"), ScopeReserved, "Site-Local, deprecated (RFC 3879)"},
+		{netip.MustParsePrefix("fc00::/7"), ScopePrivate, "Unique-Local (RFC 4193)"},
+		{netip.MustParsePrefix("ff00::/8"), ScopeMulticast, "Multicast (RFC 4291)"},
+		{netip.MustParsePrefix("2001:db8::/32"), ScopeDocumentation, "Documentation (RFC 3849)"},
+		{netip.MustParsePrefix("3fff::/20"), ScopeDocumentation, "Documentation (RFC 9637)"},
+		{netip.MustParsePrefix("100::/64"), ScopeReserved, "Discard-Only (RFC 6666)"},
 	}
 	nat64     = netip.MustParsePrefix("64:ff9b::/96")
 	global6   = netip.MustParsePrefix("2000::/3")
@@ -176,6 +178,37 @@ func addrScope(a netip.Addr) Scope {
 		return ScopeReserved
 	}
 	return ScopePublic
+}
+
+// SpecialRange names the special-purpose range an address belongs to, from
+// the tables above: "203.0.113.0/24", "Documentation, TEST-NET-3 (RFC
+// 5737)". It reports false for a public address, and for a value that is
+// not an address.
+func SpecialRange(value string) (prefix netip.Prefix, name string, ok bool) {
+	a, err := netip.ParseAddr(value)
+	if err != nil {
+		return netip.Prefix{}, "", false
+	}
+	a = a.Unmap().WithZone("")
+	switch {
+	case a.IsUnspecified():
+		return netip.PrefixFrom(a, a.BitLen()), "Unspecified address", true
+	case a == loopback6:
+		return netip.PrefixFrom(a, 128), "Loopback (RFC 4291)", true
+	}
+	table := v6Scopes
+	if a.Is4() {
+		table = v4Scopes
+	}
+	for _, ps := range table {
+		if ps.p.Contains(a) {
+			return ps.p, ps.name, true
+		}
+	}
+	if a.Is6() && !global6.Contains(a) && !nat64.Contains(a) {
+		return netip.PrefixFrom(a, 128), "outside global unicast space (RFC 4291)", true
+	}
+	return netip.Prefix{}, "", false
 }
 
 // ipIndicator builds the indicator for an address, unmapping IPv4-mapped IPv6
