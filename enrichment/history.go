@@ -27,7 +27,6 @@ func History(db *store.DB, incidentID int64) enrich.Configured {
 	return enrich.Configured{Source: history{db: db, exclude: incidentID}, TTL: -1}
 }
 
-
 func (history) Name() string { return historyName }
 
 // Supports accepts every indicator: a private address or an internal host
