@@ -216,9 +216,10 @@ func TestAlertIncidentIsEnrichedAndLogged(t *testing.T) {
 	})
 	in := e.ingest(t, bot.Alert{
 		Title:       "Beacon from host-42 to 45.155.205.233",
-		Description: "DNS lookups of evil-updates.com",
+		Description: "DNS lookups of evil-updates.com from web-01.corp-example.com",
 		Labels:      map[string]string{"host": "host-42", "dst_ip": "45.155.205.233"},
-		Observables: []bot.Observable{{Type: "hostname", Value: "HOST-42"}, {Type: "ipv4", Value: "not an ip"}},
+		Observables: []bot.Observable{{Type: "hostname", Value: "HOST-42"}, {Type: "ipv4", Value: "not an ip"},
+			{Type: "hostname", Value: "web-01.corp-example.com"}},
 	})
 	e.settle(t)
 
@@ -237,13 +238,16 @@ func TestAlertIncidentIsEnrichedAndLogged(t *testing.T) {
 			t.Errorf("message lacks %q:\n%s", want, text)
 		}
 	}
+	if !strings.Contains(text, "hostname web-01.corp-example.com") || strings.Contains(text, "domain web-01.corp-example.com") {
+		t.Errorf("a host named by the alert was also looked up as a domain:\n%s", text)
+	}
 	if len(m.Buttons) != 1 || m.Buttons[0].Label != "Block IP" || !strings.HasSuffix(m.Buttons[0].Value, "|45.155.205.233") {
 		t.Errorf("buttons = %+v, want Block IP for the malicious address only", m.Buttons)
 	}
 	// Every answer is a case-log entry: intel for the IP and the domain,
-	// history for all three indicators.
-	if got := len(e.entries(t, in.ID, "enrichment.result")); got != 5 {
-		t.Errorf("%d enrichment.result entries, want 5", got)
+	// history for all four indicators.
+	if got := len(e.entries(t, in.ID, "enrichment.result")); got != 6 {
+		t.Errorf("%d enrichment.result entries, want 6", got)
 	}
 	if got := len(e.entries(t, in.ID, "enrichment.requested")); got != 1 {
 		t.Errorf("%d enrichment.requested entries, want 1", got)

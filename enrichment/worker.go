@@ -111,12 +111,20 @@ func observable(o bot.Observable) (ioc.Indicator, bool) {
 	return ind, ok && string(ind.Type) == o.Type
 }
 
-// trim drops duplicates and allowlisted values and caps the list.
+// trim drops duplicates and allowlisted values and caps the list. A name
+// that an alert field calls a host is not also looked up as a domain: it is
+// one of ours, and its name has no business at an outside service.
 func (w *Worker) trim(inds []ioc.Indicator) []ioc.Indicator {
 	seen := map[ioc.Indicator]bool{}
+	hosts := map[string]bool{}
+	for _, ind := range inds {
+		if ind.Type == ioc.TypeHostname {
+			hosts[ind.Value] = true
+		}
+	}
 	out := inds[:0:0]
 	for _, ind := range inds {
-		if seen[ind] || w.opts.Allow.Allows(ind) {
+		if seen[ind] || w.opts.Allow.Allows(ind) || (ind.Type == ioc.TypeDomain && hosts[ind.Value]) {
 			continue
 		}
 		seen[ind] = true
