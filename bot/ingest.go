@@ -124,6 +124,21 @@ func (s *Service) ingestBatch(reqs []*ingestReq) {
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		opened = opened[:0]
 		b := &repeats{byFingerprint: map[string]*repeat{}}
+		var fps []string
+		seen := map[string]bool{}
+		for _, r := range live {
+			for _, a := range r.alerts {
+				if !seen[a.Fingerprint] {
+					seen[a.Fingerprint] = true
+					fps = append(fps, a.Fingerprint)
+				}
+			}
+		}
+		// One read for the whole batch instead of one per alert.
+		var err error
+		if b.known, err = tx.LatestAlerts(ctx, fps); err != nil {
+			return err
+		}
 		for i, r := range live {
 			results[i] = make([]IngestResult, len(r.alerts))
 			for j, a := range r.alerts {
@@ -167,6 +182,10 @@ type repeat struct {
 type repeats struct {
 	byFingerprint map[string]*repeat
 	order         []*repeat
+	// known holds the stored alert of each fingerprint as the batch
+	// found it, read up front; an entry is used once, by the first alert
+	// of its fingerprint, because the batch may change it after that.
+	known map[string]store.AlertRef
 }
 
 // quiet reports whether a sighting of a firing alert changes nothing but
@@ -202,10 +221,60 @@ func (s *Service) flushRepeat(ctx context.Context, tx *store.Tx, now time.Time, 
 	return nil
 }
 
+// flushRepeats writes what is still counted at the end of a batch, as
+// flushRepeat would for each fingerprint but with one statement for all
+// alert counts, one for all incident counts and one read of the notices.
 func (s *Service) flushRepeats(ctx context.Context, tx *store.Tx, now time.Time, b *repeats) error {
+	var alerts, incidents []store.Count
+	perIncident := map[int64]int{}
+	var ids []int64
 	for _, r := range b.order {
-		if err := s.flushRepeat(ctx, tx, now, r); err != nil {
-			return err
+		if r.n == 0 {
+			continue
+		}
+		alerts = append(alerts, store.Count{ID: r.ref.ID, N: r.n})
+		if _, ok := perIncident[r.in.ID]; !ok {
+			ids = append(ids, r.in.ID)
+		}
+		perIncident[r.in.ID] += r.n
+	}
+	if len(alerts) == 0 {
+		return nil
+	}
+	for _, id := range ids {
+		incidents = append(incidents, store.Count{ID: id, N: perIncident[id]})
+	}
+	if err := tx.RepeatFiring(ctx, alerts, now); err != nil {
+		return err
+	}
+	if err := tx.AddIncidentsAlerts(ctx, incidents, now); err != nil {
+		return err
+	}
+	entries := make([]store.NewEntry, 0, len(alerts))
+	for _, r := range b.order {
+		if r.n == 0 {
+			continue
+		}
+		body := alertBody(r.last, r.ref.Count+r.n)
+		if r.n > 1 {
+			body["repeats"] = r.n
+		}
+		entries = append(entries, store.NewEntry{IncidentID: r.in.ID, At: now, Actor: System, Kind: "alert.repeated", Body: body})
+		r.ref.Count += r.n
+		r.n = 0
+	}
+	if _, err := tx.AppendAll(ctx, entries); err != nil {
+		return err
+	}
+	notices, err := tx.NoticesOf(ctx, ids, s.opts.Platforms)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		for _, p := range s.opts.Platforms {
+			if err := queueNoticeFrom(ctx, tx, now, p, id, notices[id][p]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -225,7 +294,13 @@ func (s *Service) ingestOne(ctx context.Context, tx *store.Tx, now time.Time, a 
 		}
 		delete(b.byFingerprint, a.Fingerprint)
 	}
-	known, err := tx.LatestAlert(ctx, a.Fingerprint)
+	known, ok := b.known[a.Fingerprint]
+	var err error
+	if ok {
+		delete(b.known, a.Fingerprint)
+	} else {
+		known, err = tx.LatestAlert(ctx, a.Fingerprint)
+	}
 	if err == nil && known.IncidentStatus == "closed" {
 		err = store.ErrNotFound // a closed incident takes no more alerts: open a new one
 	}

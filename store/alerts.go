@@ -245,3 +245,170 @@ func (tx *Tx) SaveNotice(ctx context.Context, platform string, incidentID int64,
 	}
 	return nil
 }
+
+// chunk is how many values one IN (...) list carries; SQLite's limit on
+// bound parameters is far above it, and the statements stay cacheable.
+const chunk = 256
+
+// placeholders returns "?, ?, …" for n values.
+func placeholders(n int) string { return "?" + strings.Repeat(", ?", n-1) }
+
+// LatestAlerts is LatestAlert for many fingerprints at once, in as few
+// reads as the list allows: alert intake looks up a whole batch before it
+// writes. Fingerprints with no alert are absent from the map.
+func (tx *Tx) LatestAlerts(ctx context.Context, fingerprints []string) (map[string]AlertRef, error) {
+	out := make(map[string]AlertRef, len(fingerprints))
+	incidents := map[int64][]string{}
+	for start := 0; start < len(fingerprints); start += chunk {
+		part := fingerprints[start:min(start+chunk, len(fingerprints))]
+		args := make([]any, len(part))
+		for i, f := range part {
+			args[i] = f
+		}
+		rows, err := tx.query(ctx, `SELECT fingerprint, alert_id, incident_id, status, count FROM alert_state
+			WHERE fingerprint IN (`+placeholders(len(part))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("look up alerts: %w", err)
+		}
+		for rows.Next() {
+			var fp string
+			var a AlertRef
+			if err := rows.Scan(&fp, &a.ID, &a.IncidentID, &a.Status, &a.Count); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("look up alerts: %w", err)
+			}
+			if a.IncidentID > out[fp].IncidentID {
+				out[fp] = a
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("look up alerts: %w", err)
+		}
+	}
+	for fp, a := range out {
+		incidents[a.IncidentID] = append(incidents[a.IncidentID], fp)
+	}
+	ids := make([]int64, 0, len(incidents))
+	for id := range incidents {
+		ids = append(ids, id)
+	}
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		rows, err := tx.query(ctx, `SELECT id, status, severity FROM incidents WHERE id IN (`+placeholders(len(part))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("look up alerts' incidents: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var status, severity string
+			if err := rows.Scan(&id, &status, &severity); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("look up alerts' incidents: %w", err)
+			}
+			for _, fp := range incidents[id] {
+				a := out[fp]
+				a.IncidentStatus, a.IncidentSeverity = status, severity
+				out[fp] = a
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("look up alerts' incidents: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// Count is a number of sightings for one row: an alert or an incident.
+type Count struct {
+	ID int64
+	N  int
+}
+
+// RepeatFiring records more sightings of many firing alerts, the last at
+// at, in one statement per chunk.
+func (tx *Tx) RepeatFiring(ctx context.Context, counts []Count, at time.Time) error {
+	return tx.addCounts(ctx, counts, at, 1, `UPDATE alert_state SET count = count + CASE alert_id %s END,
+		last_seen = ?, status = 'firing', resolved_at = NULL WHERE alert_id IN (%s)`)
+}
+
+// AddIncidentsAlerts counts more alerts on many incidents at once; see
+// AddIncidentAlerts.
+func (tx *Tx) AddIncidentsAlerts(ctx context.Context, counts []Count, at time.Time) error {
+	return tx.addCounts(ctx, counts, at, 2, `UPDATE incidents SET alert_count = alert_count + CASE id %s END,
+		last_alert_at = ?, updated_at = ? WHERE id IN (%s)`)
+}
+
+// addCounts runs query, a template with the CASE arms and the id list to
+// fill in, once per chunk; at fills the times placeholders in between.
+func (tx *Tx) addCounts(ctx context.Context, counts []Count, at time.Time, times int, query string) error {
+	for start := 0; start < len(counts); start += chunk {
+		part := counts[start:min(start+chunk, len(counts))]
+		var cases strings.Builder
+		args := make([]any, 0, 3*len(part)+1)
+		for _, c := range part {
+			cases.WriteString("WHEN ? THEN ? ")
+			args = append(args, c.ID, c.N)
+		}
+		for range times {
+			args = append(args, nanos(at))
+		}
+		for _, c := range part {
+			args = append(args, c.ID)
+		}
+		q := fmt.Sprintf(query, cases.String(), placeholders(len(part)))
+		if _, err := tx.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("count alerts: %w", err)
+		}
+	}
+	return nil
+}
+
+// NoticesOf returns the alert-notice state of many incidents' rooms on the
+// platforms, by incident and platform.
+func (tx *Tx) NoticesOf(ctx context.Context, incidentIDs []int64, platforms []string) (map[int64]map[string]Notice, error) {
+	out := make(map[int64]map[string]Notice, len(incidentIDs))
+	if len(platforms) == 0 {
+		return out, nil
+	}
+	for start := 0; start < len(incidentIDs); start += chunk {
+		part := incidentIDs[start:min(start+chunk, len(incidentIDs))]
+		args := make([]any, 0, len(platforms)+len(part))
+		for _, p := range platforms {
+			args = append(args, p)
+		}
+		for _, id := range part {
+			args = append(args, id)
+		}
+		rows, err := tx.query(ctx, `SELECT incident_id, platform, noticed, notice_at, pending FROM alert_notices
+			WHERE platform IN (`+placeholders(len(platforms))+`) AND incident_id IN (`+placeholders(len(part))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read alert notices: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var p string
+			var n Notice
+			var noticeAt sql.NullInt64
+			if err := rows.Scan(&id, &p, &n.Noticed, &noticeAt, &n.Pending); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read alert notices: %w", err)
+			}
+			n.At = fromNull(noticeAt)
+			if out[id] == nil {
+				out[id] = map[string]Notice{}
+			}
+			out[id][p] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read alert notices: %w", err)
+		}
+	}
+	return out, nil
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -50,17 +51,29 @@ func chainHash(prevHex string, e Entry) (string, error) {
 // Append adds an entry for an incident and returns it with its sequence
 // number and hash. body is marshalled to JSON; nil becomes {}.
 func (tx *Tx) Append(ctx context.Context, incidentID int64, at time.Time, actor, kind string, body any) (Entry, error) {
-	raw := json.RawMessage("{}")
-	if body != nil {
-		// Marshal's output is compact, a json.RawMessage body included (it
-		// is compacted as it is encoded), so the hash covers one canonical
-		// spelling of the body.
-		b, err := json.Marshal(body)
-		if err != nil {
-			return Entry{}, fmt.Errorf("append %s: encode body: %w", kind, err)
-		}
-		raw = b
+	entries, err := tx.AppendAll(ctx, []NewEntry{{IncidentID: incidentID, At: at, Actor: actor, Kind: kind, Body: body}})
+	if err != nil {
+		return Entry{}, err
 	}
+	return entries[0], nil
+}
+
+// NewEntry is an entry to append.
+type NewEntry struct {
+	IncidentID int64
+	At         time.Time
+	Actor      string
+	Kind       string
+	Body       any // marshalled to JSON; nil becomes {}
+}
+
+// appendChunk bounds the rows of one INSERT (8 parameters each).
+const appendChunk = 128
+
+// AppendAll appends entries in order, chaining each to the one before, with
+// one INSERT per chunk of rows: intake appends an entry per fingerprint of
+// a batch, and one statement costs far less than a hundred.
+func (tx *Tx) AppendAll(ctx context.Context, entries []NewEntry) ([]Entry, error) {
 	var last Entry
 	if tx.head != nil {
 		// This caller appended before in this transaction: its entry is the
@@ -69,21 +82,45 @@ func (tx *Tx) Append(ctx context.Context, incidentID int64, at time.Time, actor,
 	} else {
 		err := tx.queryRow(ctx, `SELECT seq, hash FROM case_log ORDER BY seq DESC LIMIT 1`).Scan(&last.Seq, &last.Hash)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return Entry{}, fmt.Errorf("append %s: read chain head: %w", kind, err)
+			return nil, fmt.Errorf("append: read chain head: %w", err)
 		}
 	}
-	var err error
-	e := Entry{Seq: last.Seq + 1, IncidentID: incidentID, At: at.UTC(), Actor: actor, Kind: kind, Body: raw, PrevHash: last.Hash}
-	if e.Hash, err = chainHash(e.PrevHash, e); err != nil {
-		return Entry{}, fmt.Errorf("append %s: %w", kind, err)
+	out := make([]Entry, len(entries))
+	for i, n := range entries {
+		raw := json.RawMessage("{}")
+		if n.Body != nil {
+			// Marshal's output is compact, a json.RawMessage body included
+			// (it is compacted as it is encoded), so the hash covers one
+			// canonical spelling of the body.
+			b, err := json.Marshal(n.Body)
+			if err != nil {
+				return nil, fmt.Errorf("append %s: encode body: %w", n.Kind, err)
+			}
+			raw = b
+		}
+		e := Entry{Seq: last.Seq + 1, IncidentID: n.IncidentID, At: n.At.UTC(), Actor: n.Actor, Kind: n.Kind, Body: raw, PrevHash: last.Hash}
+		var err error
+		if e.Hash, err = chainHash(e.PrevHash, e); err != nil {
+			return nil, fmt.Errorf("append %s: %w", n.Kind, err)
+		}
+		out[i], last = e, e
 	}
-	_, err = tx.exec(ctx, `INSERT INTO case_log(seq, incident_id, at, actor, kind, body, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.Seq, e.IncidentID, nanos(e.At), e.Actor, e.Kind, string(e.Body), e.PrevHash, e.Hash)
-	if err != nil {
-		return Entry{}, fmt.Errorf("append %s: %w", kind, err)
+	for start := 0; start < len(out); start += appendChunk {
+		part := out[start:min(start+appendChunk, len(out))]
+		args := make([]any, 0, 8*len(part))
+		for _, e := range part {
+			args = append(args, e.Seq, e.IncidentID, nanos(e.At), e.Actor, e.Kind, string(e.Body), e.PrevHash, e.Hash)
+		}
+		_, err := tx.exec(ctx, `INSERT INTO case_log(seq, incident_id, at, actor, kind, body, prev_hash, hash) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", len(part)), ", "), args...)
+		if err != nil {
+			return nil, fmt.Errorf("append %s: %w", part[0].Kind, err)
+		}
 	}
-	tx.head = &Entry{Seq: e.Seq, Hash: e.Hash}
-	return e, nil
+	if len(out) > 0 {
+		tx.head = &Entry{Seq: last.Seq, Hash: last.Hash}
+	}
+	return out, nil
 }
 
 const entryCols = `seq, incident_id, at, actor, kind, body, prev_hash, hash`

@@ -324,3 +324,46 @@ func TestPruneOutbox(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendAllChains: entries appended many at a time (across INSERT
+// chunks) chain exactly as entries appended one by one, and the chain
+// verifies.
+func TestAppendAllChains(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	var in Incident
+	err := db.Write(ctx, func(tx *Tx) error {
+		var err error
+		in, err = tx.CreateIncident(ctx, Incident{Title: "t", Severity: "high", Status: "open", CreatedBy: "x", CreatedAt: now, UpdatedAt: now})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Append(ctx, in.ID, now, "system", "incident.opened", nil); err != nil {
+			return err
+		}
+		batch := make([]NewEntry, 300)
+		for i := range batch {
+			batch[i] = NewEntry{IncidentID: in.ID, At: now, Actor: "system", Kind: "alert.repeated", Body: map[string]int{"n": i}}
+		}
+		got, err := tx.AppendAll(ctx, batch)
+		if err != nil {
+			return err
+		}
+		if got[0].Seq != 2 || got[299].Seq != 301 || got[1].PrevHash != got[0].Hash {
+			t.Errorf("batch entries: first seq %d, last seq %d, chained %v", got[0].Seq, got[299].Seq, got[1].PrevHash == got[0].Hash)
+		}
+		_, err = tx.Append(ctx, in.ID, now, "system", "note.added", map[string]string{"text": "after"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := db.Verify(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Bad != nil || v.Entries != 302 {
+		t.Errorf("verify: %d entries, bad %+v; want 302 intact", v.Entries, v.Bad)
+	}
+}
