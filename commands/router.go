@@ -430,6 +430,38 @@ func Describe(e store.Entry) string {
 		return "reopened"
 	case "room.created":
 		return s("platform") + " channel " + s("name")
+	case "run.started", "run.queued":
+		return "playbook " + s("playbook") + " " + strings.TrimPrefix(e.Kind, "run.")
+	case "run.succeeded", "run.failed", "run.denied", "run.skipped":
+		return strings.TrimSpace("playbook " + s("playbook") + " " + strings.TrimPrefix(e.Kind, "run.") + ". " + s("error"))
+	case "approval.requested":
+		return "approval asked: " + s("message")
+	case "approval.approved", "approval.denied", "approval.vote":
+		return strings.TrimPrefix(e.Kind, "approval.") + " step " + s("step")
+	case "approval.refused":
+		return s("reason")
+	case "approval.timed_out", "approval.escalated":
+		return "approval of step " + s("step") + " " + strings.ReplaceAll(strings.TrimPrefix(e.Kind, "approval."), "_", " ")
+	case "alert.attached", "alert.repeated", "alert.resolved":
+		d := strings.TrimPrefix(e.Kind, "alert.") + ": " + s("title")
+		if n, ok := b["count"].(float64); ok {
+			d += fmt.Sprintf(" (%d in all)", int(n))
+		}
+		return d
+	case "enrichment.requested":
+		n, _ := b["indicators"].([]any)
+		return fmt.Sprintf("looking up %d indicators", len(n))
+	case "enrichment.result":
+		d := s("source") + ": " + s("value") + " " + s("verdict")
+		if e := s("error"); e != "" {
+			d = s("source") + ": " + s("value") + " error: " + e
+		}
+		return d
+	case "command.refused":
+		return s("command") + " needs role " + s("needs_role")
+	}
+	if strings.HasPrefix(e.Kind, "step.") {
+		return "step " + s("step") + " " + strings.TrimPrefix(e.Kind, "step.")
 	}
 	return string(e.Body)
 }

@@ -47,3 +47,23 @@ func TestAssignWebAccount(t *testing.T) {
 		}
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	for _, tc := range []struct{ kind, body, want string }{
+		{"run.started", `{"playbook":"contain","run":1}`, "playbook contain started"},
+		{"run.failed", `{"playbook":"contain","error":"EDR: HTTP 503"}`, "playbook contain failed. EDR: HTTP 503"},
+		{"step.succeeded", `{"step":"isolate","status":"succeeded"}`, "step isolate succeeded"},
+		{"approval.requested", `{"message":"Isolate host-42?"}`, "approval asked: Isolate host-42?"},
+		{"approval.refused", `{"reason":"Not allowed: four-eyes."}`, "Not allowed: four-eyes."},
+		{"approval.timed_out", `{"step":"approve"}`, "approval of step approve timed out"},
+		{"alert.repeated", `{"title":"Disk full","count":12}`, "repeated: Disk full (12 in all)"},
+		{"enrichment.result", `{"source":"virustotal","value":"45.155.205.233","verdict":"malicious"}`, "virustotal: 45.155.205.233 malicious"},
+		{"enrichment.result", `{"source":"abuseipdb","value":"45.155.205.233","verdict":"unknown","error":"timeout"}`, "abuseipdb: 45.155.205.233 error: timeout"},
+		{"command.refused", `{"command":"/contain","needs_role":"lead"}`, "/contain needs role lead"},
+		{"something.new", `{"a":1}`, `{"a":1}`},
+	} {
+		if got := Describe(store.Entry{Kind: tc.kind, Body: []byte(tc.body)}); got != tc.want {
+			t.Errorf("Describe(%s %s) = %q, want %q", tc.kind, tc.body, got, tc.want)
+		}
+	}
+}
