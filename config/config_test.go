@@ -243,6 +243,11 @@ func TestParseProblems(t *testing.T) {
 			want: `warroom.yaml:4: api.tokens[0].token: too short: API tokens must be at least 16 characters`,
 		},
 		{
+			name: "api token named like a chat user",
+			yaml: "api:\n  tokens:\n    - name: slack:U123\n      token: 0123456789abcdef0123\n",
+			want: `warroom.yaml:3: api.tokens[0].name: "slack:U123": use letters, digits, '.', '_' and '-'`,
+		},
+		{
 			name: "api token from an unset variable",
 			yaml: "api:\n  tokens:\n    - name: ci\n      token: ${API_TOKEN}\n",
 			want: `warroom.yaml:4: api.tokens[0].token: empty token (${API_TOKEN} not set)`,

@@ -477,6 +477,8 @@ func (v *validator) local() {
 		switch j, dup := names[u.Name]; {
 		case u.Name == "":
 			v.errf(p+".name", "required")
+		case !accountNameRE.MatchString(u.Name):
+			v.errf(p+".name", "%q: use letters, digits, '.', '_' and '-' (a name like slack:U123 would pass for that chat user)", u.Name)
 		case dup:
 			v.errf(p+".name", "duplicate user name %q (first used on line %d)", u.Name, v.lineOf(index("local.users", j)+".name"))
 		default:
@@ -492,6 +494,11 @@ func (v *validator) local() {
 	}
 }
 
+// accountNameRE is what a web account or API token may be called: no ':',
+// because actor ids are "platform:id" and a local account named
+// "slack:U123" would match that Slack user's role entries.
+var accountNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
 // minAPIToken is the shortest API token accepted: the API can open and
 // close incidents, so guessable tokens are refused outright.
 const minAPIToken = 16
@@ -504,6 +511,8 @@ func (v *validator) api() {
 		switch j, dup := names[t.Name]; {
 		case t.Name == "":
 			v.errf(p+".name", "required")
+		case !accountNameRE.MatchString(t.Name):
+			v.errf(p+".name", "%q: use letters, digits, '.', '_' and '-'", t.Name)
 		case dup:
 			v.errf(p+".name", "duplicate token name %q (first used on line %d)", t.Name, v.lineOf(index("api.tokens", j)+".name"))
 		default:

@@ -264,9 +264,14 @@ func (s *Server) page(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// loginLimiter slows password guessing: each client address and each
-// account name gets a few failed attempts, then one more every few
-// seconds. Successful logins cost nothing.
+// loginLimiter slows password guessing. An attempt is charged before the
+// password is checked, so a burst of concurrent guesses cannot all slip
+// in while bcrypt runs; a successful login gives its keys a fresh start.
+// Keys carry a scale: the pair of address and name is limited tightly,
+// the name alone and the address alone loosely, so one client cannot
+// lock every user out (behind a proxy every client has its address) nor
+// a stranger lock a lead out by name, while a spread-out guesser is still
+// slowed down.
 type loginLimiter struct {
 	mu    sync.Mutex
 	every time.Duration
@@ -275,46 +280,65 @@ type loginLimiter struct {
 	now   func() time.Time
 }
 
+// limitKey is one thing attempts are counted against; scale multiplies
+// the burst.
+type limitKey struct {
+	key   string
+	scale int
+}
+
+// loginKeys are the keys of a login attempt.
+func loginKeys(addr, name string) []limitKey {
+	return []limitKey{{"pair:" + addr + "|" + name, 1}, {"name:" + name, 4}, {"ip:" + addr, 10}}
+}
+
 func newLoginLimiter(every time.Duration, burst int, now func() time.Time) *loginLimiter {
 	return &loginLimiter{every: every, burst: burst, lims: map[string]*rate.Limiter{}, now: now}
 }
 
-func (l *loginLimiter) limiter(key string) *rate.Limiter {
+func (l *loginLimiter) limiter(k limitKey) *rate.Limiter {
 	if len(l.lims) > 10000 {
 		// Full limiters carry no information; forget them so an attacker
 		// cycling names cannot grow the map without bound.
-		for k, lim := range l.lims {
-			if lim.TokensAt(l.now()) >= float64(l.burst) {
-				delete(l.lims, k)
+		for key, lim := range l.lims {
+			if lim.TokensAt(l.now()) >= float64(lim.Burst()) {
+				delete(l.lims, key)
 			}
 		}
 	}
-	lim, ok := l.lims[key]
+	lim, ok := l.lims[k.key]
 	if !ok {
-		lim = rate.NewLimiter(rate.Every(l.every), l.burst)
-		l.lims[key] = lim
+		scale := max(k.scale, 1)
+		lim = rate.NewLimiter(rate.Every(l.every/time.Duration(scale)), l.burst*scale)
+		l.lims[k.key] = lim
 	}
 	return lim
 }
 
-// blocked reports whether any of keys has used up its attempts.
-func (l *loginLimiter) blocked(keys ...string) bool {
+// attempt charges an attempt to every key, all or none: it reports false,
+// charging nothing, when any key has used up its attempts.
+func (l *loginLimiter) attempt(keys ...limitKey) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	now := l.now()
 	for _, k := range keys {
-		if l.limiter(k).TokensAt(l.now()) < 1 {
-			return true
+		if l.limiter(k).TokensAt(now) < 1 {
+			return false
 		}
 	}
-	return false
+	for _, k := range keys {
+		l.limiter(k).AllowN(now, 1)
+	}
+	return true
 }
 
-// failed charges a failed attempt to every key.
-func (l *loginLimiter) failed(keys ...string) {
+// succeeded forgets the keys' failed attempts: the person knew the
+// password, and their next mistake should not find them near the limit.
+func (l *loginLimiter) succeeded(keys ...limitKey) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, k := range keys {
-		l.limiter(k).AllowN(l.now(), 1)
+		delete(l.lims, k.key)
 	}
 }
 

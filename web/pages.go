@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"time"
 
 	"github.com/warroom-bot/warroom/bot"
@@ -200,8 +201,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, r, http.StatusForbidden, lv)
 		return
 	}
-	keys := []string{"ip:" + clientIP(r), "name:" + name}
-	if s.limiter.blocked(keys...) {
+	keys := loginKeys(clientIP(r), name)
+	if !s.limiter.attempt(keys...) {
 		s.log.Warn("login rate-limited", "name", name, "addr", clientIP(r))
 		lv.Error = "Too many failed logins. Wait a minute and try again."
 		w.Header().Set("Retry-After", "60")
@@ -210,12 +211,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	a, ok := s.checkPassword(name, password)
 	if !ok {
-		s.limiter.failed(keys...)
 		s.log.Warn("login failed", "name", name, "addr", clientIP(r))
 		lv.Error = "Wrong name or password."
 		s.showLogin(w, r, http.StatusUnauthorized, lv)
 		return
 	}
+	s.limiter.succeeded(keys...)
 	sess := s.sessions.create(a.Name)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.id, Path: "/", HttpOnly: true,
 		Secure: s.opts.SecureCookies, SameSite: http.SameSiteStrictMode})
@@ -224,9 +225,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, localPath(lv.Next), http.StatusSeeOther)
 }
 
-// localPath keeps a redirect on this site: only absolute paths.
+// localPath keeps a redirect on this site: only absolute paths. Control
+// characters are refused outright because browsers drop tabs and newlines
+// from a URL before resolving it, which turns "/\t/evil.example" into
+// "//evil.example".
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') ||
+		strings.ContainsFunc(next, unicode.IsControl) {
 		return "/"
 	}
 	return next

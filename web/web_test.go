@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,6 +61,8 @@ func TestLocalPath(t *testing.T) {
 		"//evil.example/":  "/",
 		"https://evil/":    "/",
 		"/\\evil":          "/",
+		"/\t/evil.example": "/",
+		"/\n/evil.example": "/",
 		"":                 "/",
 	} {
 		if got := localPath(in); got != want {
@@ -92,17 +96,49 @@ func TestSessionsExpire(t *testing.T) {
 func TestLoginLimiter(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := newLoginLimiter(10*time.Second, 3, func() time.Time { return now })
+	alice := loginKeys("10.0.0.1", "alice")
 	for range 3 {
-		if l.blocked("ip:a", "name:x") {
-			t.Fatal("blocked before the burst was used")
+		if !l.attempt(alice...) {
+			t.Fatal("refused before the burst was used")
 		}
-		l.failed("ip:a", "name:x")
 	}
-	if !l.blocked("ip:a") || !l.blocked("name:x") || l.blocked("ip:b") {
-		t.Error("the limit does not apply per key")
+	if l.attempt(alice...) {
+		t.Error("a fourth guess at alice from one address was allowed")
+	}
+	// The tight limit is on the pair: the same address may still log in as
+	// someone else, and alice from elsewhere, so one client behind a shared
+	// proxy address cannot lock everyone out.
+	if !l.attempt(loginKeys("10.0.0.1", "bob")...) || !l.attempt(loginKeys("10.0.0.2", "alice")...) {
+		t.Error("one pair's failures locked out other pairs")
 	}
 	now = now.Add(10 * time.Second)
-	if l.blocked("ip:a") {
+	if !l.attempt(alice...) {
 		t.Error("no attempt came back after the interval")
+	}
+	l.succeeded(alice...)
+	for range 3 {
+		if !l.attempt(alice...) {
+			t.Fatal("a successful login did not give a fresh start")
+		}
+	}
+}
+
+// TestLoginLimiterConcurrent: guesses sent all at once are charged before
+// any password is checked, so no more than the burst get through.
+func TestLoginLimiterConcurrent(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := newLoginLimiter(10*time.Second, 5, func() time.Time { return now })
+	var wg sync.WaitGroup
+	var allowed atomic.Int64
+	for range 60 {
+		wg.Go(func() {
+			if l.attempt(loginKeys("10.0.0.1", "alice")...) {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != 5 {
+		t.Errorf("%d of 60 concurrent guesses were allowed, want 5", n)
 	}
 }

@@ -88,7 +88,7 @@ func (w *webParts) mount(a *app, mux *http.ServeMux) error {
 	srv, err := web.New(web.Options{
 		DB: a.db, Service: a.svc, Handler: a.router, Engine: a.engine, Local: w.local,
 		Accounts: w.accounts, Tokens: w.tokens, Logger: a.log,
-		SecureCookies: strings.HasPrefix(a.cfg.BaseURL, "https://"),
+		SecureCookies: len(a.cfg.BaseURL) >= 8 && strings.EqualFold(a.cfg.BaseURL[:8], "https://"),
 		IncidentList: func(ctx context.Context, out io.Writer, all bool) error {
 			return incidentList(ctx, a.db, all, true, out)
 		},
