@@ -12,8 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 	"time"
+	"unicode"
 
 	"github.com/warroom-bot/warroom/bot"
 	"github.com/warroom-bot/warroom/bot/local"
