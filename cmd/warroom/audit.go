@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/warroom-bot/warroom/config"
 )
 
 func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -18,11 +17,7 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "usage: warroom audit verify [--config FILE]")
 		return errUsage
 	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return err
-	}
-	db, err := openExisting(ctx, cfg)
+	db, err := openConfigured(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}

@@ -19,3 +19,13 @@ func openExisting(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	}
 	return store.Open(ctx, cfg.Database, store.WithSync(cfg.DatabaseSync))
 }
+
+// openConfigured loads the config at path and opens its existing
+// database: what every inspection command starts with.
+func openConfigured(ctx context.Context, path string) (*store.DB, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return openExisting(ctx, cfg)
+}

@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/warroom-bot/warroom/config"
 	"github.com/warroom-bot/warroom/store"
 )
 
@@ -49,11 +48,7 @@ func cmdOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, use)
 		return errUsage
 	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return err
-	}
-	db, err := openExisting(ctx, cfg)
+	db, err := openConfigured(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
