@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-
 )
 
 func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
