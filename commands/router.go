@@ -433,7 +433,11 @@ func Describe(e store.Entry) string {
 	case "run.started", "run.queued":
 		return "playbook " + s("playbook") + " " + strings.TrimPrefix(e.Kind, "run.")
 	case "run.succeeded", "run.failed", "run.denied", "run.skipped":
-		return strings.TrimSpace("playbook " + s("playbook") + " " + strings.TrimPrefix(e.Kind, "run.") + ". " + s("error"))
+		d := "playbook " + s("playbook") + " " + strings.TrimPrefix(e.Kind, "run.")
+		if msg := s("error"); msg != "" {
+			d += ": " + msg
+		}
+		return d
 	case "approval.requested":
 		return "approval asked: " + s("message")
 	case "approval.approved", "approval.denied", "approval.vote":

@@ -51,7 +51,8 @@ func TestAssignWebAccount(t *testing.T) {
 func TestDescribe(t *testing.T) {
 	for _, tc := range []struct{ kind, body, want string }{
 		{"run.started", `{"playbook":"contain","run":1}`, "playbook contain started"},
-		{"run.failed", `{"playbook":"contain","error":"EDR: HTTP 503"}`, "playbook contain failed. EDR: HTTP 503"},
+		{"run.failed", `{"playbook":"contain","error":"EDR: HTTP 503"}`, "playbook contain failed: EDR: HTTP 503"},
+		{"run.succeeded", `{"playbook":"contain","error":""}`, "playbook contain succeeded"},
 		{"step.succeeded", `{"step":"isolate","status":"succeeded"}`, "step isolate succeeded"},
 		{"approval.requested", `{"message":"Isolate host-42?"}`, "approval asked: Isolate host-42?"},
 		{"approval.refused", `{"reason":"Not allowed: four-eyes."}`, "Not allowed: four-eyes."},
