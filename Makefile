@@ -62,7 +62,8 @@ clean:
 	rm -rf ./dist
 
 # Regenerates the README screenshots (docs/img/*.png) with the browser test,
-# which drives the web room in headless Chromium (apt-get install chromium).
+# which drives the web room in headless Chromium (apt-get install chromium;
+# fonts-noto-color-emoji too, or the status emoji show as boxes).
 screenshots:
 	mkdir -p docs/img
 	WARROOM_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run '^TestBrowser$$' -v ./cmd/warroom/
