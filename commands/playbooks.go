@@ -96,6 +96,9 @@ func (r *Router) runPlaybook(ctx context.Context, req bot.Request, pb *playbooks
 	var id int64
 	if len(rest) > 0 {
 		if n, ok := store.ParseRef(rest[0]); ok {
+			if err := r.mayReach(ctx, req, n); err != nil {
+				return bot.Reply{}, err
+			}
 			id, rest = n, rest[1:]
 		}
 	}

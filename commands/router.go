@@ -247,7 +247,7 @@ func (r *Router) incident(ctx context.Context, req bot.Request) (bot.Reply, erro
 		}
 		return text("Opening %s (%s): %s. Its channel link follows in a moment.", in.Ref(), in.Severity, in.Title), nil
 	case "list":
-		return r.list(ctx, cmd.All)
+		return r.list(ctx, req, cmd.All)
 	case "digest":
 		if r.digest == nil {
 			return bot.Reply{}, &bot.UserError{Msg: "No digest is configured (digests: in the config)."}
@@ -312,6 +312,9 @@ func done(in bot.Incident, err error, format string, args ...any) (bot.Reply, er
 // whose channel the command was typed in.
 func (r *Router) target(ctx context.Context, req bot.Request, cmd IncidentCmd) (int64, error) {
 	if cmd.Ref != 0 {
+		if err := r.mayReach(ctx, req, cmd.Ref); err != nil {
+			return 0, err
+		}
 		return cmd.Ref, nil
 	}
 	id, ok, err := r.svc.IncidentOfChannel(ctx, req.Platform, req.Channel)
@@ -324,12 +327,46 @@ func (r *Router) target(ctx context.Context, req bot.Request, cmd IncidentCmd) (
 	return id, nil
 }
 
+// privateRole reaches every private incident, as leads are admitted to
+// every private channel.
+const privateRole = "lead"
+
+// mayReach keeps a private incident private from people outside it: named
+// from another channel (INC-7 in a command), it answers only its opener,
+// its commander and leads; anyone else is told it does not exist. In the
+// incident's own channel the platform has already decided who is there.
+func (r *Router) mayReach(ctx context.Context, req bot.Request, id int64) error {
+	in, err := r.svc.Get(ctx, id)
+	if err != nil || !in.Private {
+		return err
+	}
+	actor := req.Actor()
+	if actor == in.CreatedBy || actor == in.Commander || r.perms.Allowed(ctx, actor, privateRole) {
+		return nil
+	}
+	if here, ok, err := r.svc.IncidentOfChannel(ctx, req.Platform, req.Channel); err == nil && ok && here == id {
+		return nil
+	}
+	return &bot.UserError{Msg: in.Ref() + " does not exist"}
+}
+
 const listCap = 25
 
-func (r *Router) list(ctx context.Context, all bool) (bot.Reply, error) {
-	ins, err := r.svc.List(ctx, all, listCap+1)
+func (r *Router) list(ctx context.Context, req bot.Request, all bool) (bot.Reply, error) {
+	// Private incidents the asker cannot reach are left out, so read a
+	// little more than the page shows.
+	listed, err := r.svc.List(ctx, all, 4*listCap)
 	if err != nil {
 		return bot.Reply{}, err
+	}
+	ins := listed[:0:0]
+	for _, in := range listed {
+		if in.Private && r.mayReach(ctx, req, in.ID) != nil {
+			continue
+		}
+		if ins = append(ins, in); len(ins) > listCap {
+			break
+		}
 	}
 	what := "Open incidents"
 	if all {

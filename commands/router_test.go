@@ -68,3 +68,48 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// TestPrivateIncidentsStayPrivate: named from another channel, a private
+// incident answers only its opener, its commander and leads; to anyone
+// else it does not exist, and /incident list leaves it out.
+func TestPrivateIncidentsStayPrivate(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "w.db"), store.WithSync("normal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc := bot.NewService(db, bot.Options{})
+	r := NewRouter(svc, Permissions{Roles: map[string][]string{"lead": {"slack:ULEAD"}}}, slog.New(slog.DiscardHandler))
+	secret, err := svc.Open(ctx, "slack:UOWNER", bot.NewIncident{Title: "Insider case", Private: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Open(ctx, "slack:UOWNER", bot.NewIncident{Title: "Phishing wave"}); err != nil {
+		t.Fatal(err)
+	}
+	ask := func(user, text string) string {
+		return r.Command(ctx, bot.Request{Platform: "slack", User: user, Channel: "CGENERAL", Command: "incident", Text: text}).Message.Text
+	}
+	for _, tc := range []struct {
+		user string
+		sees bool
+	}{{"UOWNER", true}, {"ULEAD", true}, {"UOTHER", false}} {
+		reply := ask(tc.user, "timeline "+secret.Ref())
+		if hidden := strings.Contains(reply, "INC-1 does not exist"); hidden == tc.sees {
+			t.Errorf("%s: timeline of the private incident answered %q", tc.user, reply)
+		}
+		list := r.Command(ctx, bot.Request{Platform: "slack", User: tc.user, Channel: "CGENERAL", Command: "incident", Text: "list"})
+		var all strings.Builder
+		for _, f := range list.Message.Fields {
+			all.WriteString(f.Label + " " + f.Value + "\n")
+		}
+		all.WriteString(list.Message.Text)
+		if got := strings.Contains(all.String(), "Insider case"); got != tc.sees {
+			t.Errorf("%s: /incident list shows the private incident = %v, want %v:\n%s", tc.user, got, tc.sees, all.String())
+		}
+		if !strings.Contains(all.String(), "Phishing wave") {
+			t.Errorf("%s: /incident list lost the public incident:\n%s", tc.user, all.String())
+		}
+	}
+}

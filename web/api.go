@@ -48,7 +48,7 @@ func (s *Server) apiIncidentOf(w http.ResponseWriter, r *http.Request) (store.In
 		return store.Incident{}, false
 	}
 	in, err := s.opts.DB.Incident(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !s.CanSee(r, in)) {
 		apiError(w, http.StatusNotFound, store.FormatRef(id)+" does not exist")
 		return store.Incident{}, false
 	}
@@ -74,8 +74,47 @@ func (s *Server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "list incidents", err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(buf.Bytes())
+	hidden, err := s.hidden(r)
+	if err != nil {
+		s.internal(w, "list incidents", err)
+		return
+	}
+	if len(hidden) == 0 {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(buf.Bytes())
+		return
+	}
+	var rows []json.RawMessage
+	if err := json.Unmarshal(buf.Bytes(), &rows); err != nil {
+		s.internal(w, "list incidents", err)
+		return
+	}
+	kept := make([]json.RawMessage, 0, len(rows))
+	for _, row := range rows {
+		var head struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(row, &head) == nil && !hidden[head.ID] {
+			kept = append(kept, row)
+		}
+	}
+	writeJSON(w, http.StatusOK, kept)
+}
+
+// hidden lists the refs of the incidents the request's identity may not
+// see.
+func (s *Server) hidden(r *http.Request) (map[string]bool, error) {
+	ins, err := s.opts.DB.Incidents(r.Context(), store.IncidentFilter{})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, in := range ins {
+		if !s.CanSee(r, in) {
+			out[in.Ref()] = true
+		}
+	}
+	return out, nil
 }
 
 // apiIncident answers GET /api/incidents/{id} with what
@@ -84,6 +123,10 @@ func (s *Server) apiIncident(w http.ResponseWriter, r *http.Request) {
 	id, ok := incidentID(r)
 	if !ok {
 		apiError(w, http.StatusBadRequest, "the incident id is INC-N or N")
+		return
+	}
+	if in, err := s.opts.DB.Incident(r.Context(), id); err == nil && !s.CanSee(r, in) {
+		apiError(w, http.StatusNotFound, store.FormatRef(id)+" does not exist")
 		return
 	}
 	var buf bytes.Buffer
@@ -277,7 +320,7 @@ type ApprovalJSON struct {
 }
 
 // pendingApprovals lists every approval waiting for a decision, across incidents.
-func (s *Server) pendingApprovals(ctx context.Context) ([]ApprovalJSON, error) {
+func (s *Server) pendingApprovals(ctx context.Context, id Identity) ([]ApprovalJSON, error) {
 	aps, err := s.opts.DB.PendingApprovals(ctx)
 	if err != nil {
 		return nil, err
@@ -292,6 +335,9 @@ func (s *Server) pendingApprovals(ctx context.Context) ([]ApprovalJSON, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !canSee(id, in) {
+			continue
+		}
 		votes := a.Votes
 		if votes == nil {
 			votes = []string{}
@@ -304,7 +350,7 @@ func (s *Server) pendingApprovals(ctx context.Context) ([]ApprovalJSON, error) {
 
 // apiApprovals answers GET /api/approvals: the queue of pending approvals.
 func (s *Server) apiApprovals(w http.ResponseWriter, r *http.Request) {
-	aps, err := s.pendingApprovals(r.Context())
+	aps, err := s.pendingApprovals(r.Context(), identityOf(r))
 	if err != nil {
 		s.internal(w, "list approvals", err)
 		return
@@ -338,7 +384,7 @@ func (s *Server) apiDecide(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "the approval id is a number")
 		return
 	}
-	aps, err := s.pendingApprovals(r.Context())
+	aps, err := s.pendingApprovals(r.Context(), identityOf(r))
 	if err != nil {
 		s.internal(w, "list approvals", err)
 		return

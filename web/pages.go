@@ -296,6 +296,8 @@ func (s *Server) showIncidents(w http.ResponseWriter, r *http.Request, status in
 			continue
 		case needle != "" && !strings.Contains(strings.ToLower(in.Title+" "+in.Ref()+" "+in.Commander+" "+in.Summary), needle):
 			continue
+		case !s.CanSee(r, in):
+			continue
 		}
 		v.Rows = append(v.Rows, incidentRow{Incident: in, LastActivity: last[in.ID]})
 	}
@@ -329,7 +331,7 @@ func (s *Server) showRoom(w http.ResponseWriter, r *http.Request, status int, re
 		return
 	}
 	in, err := s.opts.DB.Incident(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !s.CanSee(r, in)) {
 		s.fail(w, r, http.StatusNotFound, store.FormatRef(id)+" does not exist.")
 		return
 	}
@@ -367,7 +369,7 @@ func (s *Server) showRoom(w http.ResponseWriter, r *http.Request, status int, re
 	}
 	if err == nil {
 		var aps []ApprovalJSON
-		aps, err = s.pendingApprovals(ctx)
+		aps, err = s.pendingApprovals(ctx, identityOf(r))
 		for _, a := range aps {
 			if a.Incident == in.Ref() {
 				v.Approvals = append(v.Approvals, a)
@@ -429,7 +431,7 @@ func (s *Server) clickForm(w http.ResponseWriter, r *http.Request) {
 type approvalsView struct{ Approvals []ApprovalJSON }
 
 func (s *Server) approvalsPage(w http.ResponseWriter, r *http.Request) {
-	aps, err := s.pendingApprovals(r.Context())
+	aps, err := s.pendingApprovals(r.Context(), identityOf(r))
 	if err != nil {
 		s.failInternal(w, r, "list approvals", err)
 		return

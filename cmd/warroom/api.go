@@ -37,7 +37,7 @@ func (a *app) apiAlerts(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "incident=INC-N is required")
 		return
 	}
-	if _, err := a.db.Incident(r.Context(), id); err != nil {
+	if in, err := a.db.Incident(r.Context(), id); err != nil || !a.web.srv.CanSee(r, in) {
 		apiError(w, http.StatusNotFound, store.FormatRef(id)+" does not exist")
 		return
 	}

@@ -574,3 +574,41 @@ func TestDemo(t *testing.T) {
 		t.Errorf("missing demo dir: %v", err)
 	}
 }
+
+// TestPrivateIncidentsInTheWebRoom: the web room keeps a private
+// incident's promise: its opener and leads see it, an analyst does not,
+// not in the list, its room, its log, its alerts or by name in a command.
+func TestPrivateIncidentsInTheWebRoom(t *testing.T) {
+	s := startApp(t, webConfig(t, newEDR(t)))
+	status, body := call(t, s.base, "POST", "/api/commands", plainToken, `{"text": "/incident new Insider case --private"}`)
+	if status != 200 || !strings.Contains(replyText(t, body), "Opening INC-1") {
+		t.Fatalf("new private incident: %d %s", status, body)
+	}
+	call(t, s.base, "POST", "/api/commands", plainToken, `{"text": "/incident new Phishing wave"}`)
+
+	for _, token := range []string{plainToken, leadToken} {
+		if _, body := call(t, s.base, "GET", "/api/incidents", token, ""); !strings.Contains(body, "Insider case") {
+			t.Errorf("the opener or a lead does not see the private incident:\n%s", body)
+		}
+	}
+	carl := newBrowser(t, s.base)
+	if status := carl.login("carl", testPassword); status != http.StatusSeeOther {
+		t.Fatalf("carl's login: %d", status)
+	}
+	_, list := carl.api("GET", "/api/incidents", "", false)
+	if strings.Contains(list, "Insider case") || !strings.Contains(list, "Phishing wave") {
+		t.Errorf("an analyst's incident list:\n%s", list)
+	}
+	if _, page := carl.get("/"); strings.Contains(page, "Insider case") {
+		t.Error("the incident list page shows an analyst the private incident")
+	}
+	for _, path := range []string{"/incidents/INC-1", "/api/incidents/INC-1", "/api/incidents/INC-1/log", "/api/incidents/INC-1/messages", "/api/alerts?incident=INC-1"} {
+		if status, body := carl.get(path); status != http.StatusNotFound || strings.Contains(body, "Insider case") {
+			t.Errorf("%s for an analyst: %d", path, status)
+		}
+	}
+	_, reply := carl.api("POST", "/api/commands", `{"text": "/incident timeline INC-1"}`, true)
+	if !strings.Contains(reply, "INC-1 does not exist") {
+		t.Errorf("an analyst naming the private incident in a command: %s", reply)
+	}
+}

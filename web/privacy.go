@@ -1,0 +1,33 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/warroom-bot/warroom/store"
+)
+
+// PrivateRole is the role that sees every private incident in the web room
+// and the API, as leads are admitted to every private incident channel.
+const PrivateRole = "lead"
+
+// canSee reports whether an identity may see an incident. A private
+// incident's chat channels admit only the people invited, and the web room
+// keeps that promise: it shows a private incident only to whoever opened
+// it, its commander, and holders of PrivateRole (or of every role). To
+// everyone else it does not exist.
+func canSee(id Identity, in store.Incident) bool {
+	if !in.Private {
+		return true
+	}
+	if id.Role == AllRoles || id.Role == PrivateRole {
+		return true
+	}
+	actor := id.Actor()
+	return actor == in.CreatedBy || (in.Commander != "" && actor == in.Commander)
+}
+
+// CanSee reports whether the request's identity (a session or a token,
+// after API or page authentication) may see the incident.
+func (s *Server) CanSee(r *http.Request, in store.Incident) bool {
+	return canSee(identityOf(r), in)
+}
