@@ -104,13 +104,17 @@ func (s *Server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 // hidden lists the refs of the incidents the request's identity may not
 // see.
 func (s *Server) hidden(r *http.Request) (map[string]bool, error) {
+	id := identityOf(r)
+	if seesAll(id) {
+		return nil, nil
+	}
 	ins, err := s.opts.DB.Incidents(r.Context(), store.IncidentFilter{})
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]bool{}
 	for _, in := range ins {
-		if !s.CanSee(r, in) {
+		if !canSee(id, in) {
 			out[in.Ref()] = true
 		}
 	}
@@ -325,15 +329,24 @@ func (s *Server) pendingApprovals(ctx context.Context, id Identity) ([]ApprovalJ
 	if err != nil {
 		return nil, err
 	}
+	// Approvals come in runs and runs in incidents: read each once.
+	runs := map[int64]store.Run{}
+	incidents := map[int64]store.Incident{}
 	out := make([]ApprovalJSON, 0, len(aps))
 	for _, a := range aps {
-		run, err := s.opts.DB.Run(ctx, a.RunID)
-		if err != nil {
-			return nil, err
+		run, ok := runs[a.RunID]
+		if !ok {
+			if run, err = s.opts.DB.Run(ctx, a.RunID); err != nil {
+				return nil, err
+			}
+			runs[a.RunID] = run
 		}
-		in, err := s.opts.DB.Incident(ctx, run.IncidentID)
-		if err != nil {
-			return nil, err
+		in, ok := incidents[run.IncidentID]
+		if !ok {
+			if in, err = s.opts.DB.Incident(ctx, run.IncidentID); err != nil {
+				return nil, err
+			}
+			incidents[run.IncidentID] = in
 		}
 		if !canSee(id, in) {
 			continue
@@ -392,7 +405,7 @@ func (s *Server) apiDecide(w http.ResponseWriter, r *http.Request) {
 	for _, a := range aps {
 		if a.ID == id {
 			reply := s.click(r.Context(), identityOf(r), action, a.token)
-			writeJSON(w, http.StatusOK, ReplyJSON{Text: PlainText(reply.Message), Message: reply.Message})
+			writeJSON(w, http.StatusOK, ReplyJSON{Text: plainText(reply.Message), Message: reply.Message})
 			return
 		}
 	}
@@ -426,7 +439,7 @@ func (s *Server) apiCommand(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, ReplyJSON{Text: PlainText(reply.Message), Message: reply.Message})
+	writeJSON(w, http.StatusOK, ReplyJSON{Text: plainText(reply.Message), Message: reply.Message})
 }
 
 // apiMe answers GET /api/me: who the caller is.

@@ -107,8 +107,8 @@ func (s *Server) click(ctx context.Context, id Identity, action, value string) b
 	return reply
 }
 
-// PlainText renders a neutral message as plain text, for API answers.
-func PlainText(m bot.Message) string {
+// plainText renders a neutral message as plain text, for API answers.
+func plainText(m bot.Message) string {
 	var b strings.Builder
 	line := func(s string) {
 		if s == "" {
@@ -122,13 +122,13 @@ func PlainText(m bot.Message) string {
 	line(m.Title)
 	text := m.Text
 	if m.Actor != "" {
-		text = strings.TrimSpace(UserName(m.Actor) + " " + text)
+		text = strings.TrimSpace(userName(m.Actor) + " " + text)
 	}
 	line(text)
 	for _, f := range m.Fields {
 		v := f.Value
 		if f.User != "" {
-			v = strings.TrimSpace(UserName(f.User) + " " + v)
+			v = strings.TrimSpace(userName(f.User) + " " + v)
 		}
 		line(f.Label + ": " + v)
 	}
@@ -143,9 +143,9 @@ func PlainText(m bot.Message) string {
 	return b.String()
 }
 
-// UserName shows an actor id to people: "alice" for a local account, "U123
+// userName shows an actor id to people: "alice" for a local account, "U123
 // (slack)" for a chat user, "warroom" for the system.
-func UserName(actor string) string {
+func userName(actor string) string {
 	if actor == bot.System || actor == "" {
 		return "warroom"
 	}

@@ -26,7 +26,7 @@ import (
 type pages struct{ byName map[string]*template.Template }
 
 var funcs = template.FuncMap{
-	"user": UserName,
+	"user": userName,
 	"ago": func(t time.Time) string {
 		if t.IsZero() {
 			return "–"
@@ -415,7 +415,7 @@ func (s *Server) clickForm(w http.ResponseWriter, r *http.Request) {
 	reply := s.click(r.Context(), identityOf(r), r.PostFormValue("action"), r.PostFormValue("value"))
 	back := localPath(r.PostFormValue("back"))
 	if r.Header.Get("Accept") == "application/json" {
-		writeJSON(w, http.StatusOK, ReplyJSON{Text: PlainText(reply.Message), Message: reply.Message})
+		writeJSON(w, http.StatusOK, ReplyJSON{Text: plainText(reply.Message), Message: reply.Message})
 		return
 	}
 	// Without the script, show the answer on the page the click came from.

@@ -146,13 +146,16 @@ func cacheFor(d time.Duration, h http.Handler) http.Handler {
 // Run publishes a "log" event whenever the case log grows, whoever wrote
 // it (a Slack command, an alert, a playbook step), so that open pages
 // update. It polls the log's head once a second until ctx ends: one cheap
-// query for all viewers, instead of a hook in every writer.
+// query for all viewers, instead of a hook in every writer, and none while
+// no page is open.
 func (s *Server) Run(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var last int64
 	for {
-		last = s.poke(ctx, last)
+		if s.hub.Listening() {
+			last = s.poke(ctx, last)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/warroom-bot/warroom/bot"
+	"github.com/warroom-bot/warroom/store"
 )
 
 func TestHasRole(t *testing.T) {
@@ -75,7 +76,7 @@ func TestPlainText(t *testing.T) {
 	m := bot.Message{Title: "INC-1 · Phish", Actor: "local:alice", Text: "set the status",
 		Fields: []bot.Field{{Label: "Commander", User: "slack:U1"}, {Label: "Status", Value: "open"}}, Footer: "by warroom"}
 	want := "INC-1 · Phish\nalice set the status\nCommander: U1 (slack)\nStatus: open\nby warroom"
-	if got := PlainText(m); got != want {
+	if got := plainText(m); got != want {
 		t.Errorf("PlainText:\n%s\nwant:\n%s", got, want)
 	}
 }
@@ -140,5 +141,30 @@ func TestLoginLimiterConcurrent(t *testing.T) {
 	wg.Wait()
 	if n := allowed.Load(); n != 5 {
 		t.Errorf("%d of 60 concurrent guesses were allowed, want 5", n)
+	}
+}
+
+func TestCanSee(t *testing.T) {
+	private := store.Incident{Private: true, CreatedBy: "local:alice", Commander: "slack:U1"}
+	for _, tt := range []struct {
+		name string
+		id   Identity
+		in   store.Incident
+		want bool
+	}{
+		{"public", Identity{Platform: "api", Name: "ci"}, store.Incident{CreatedBy: "local:alice"}, true},
+		{"opener", Identity{Platform: "local", Name: "alice"}, private, true},
+		{"commander", Identity{Platform: "slack", Name: "U1"}, private, true},
+		{"lead", Identity{Platform: "local", Name: "bob", Role: privateRole}, private, true},
+		{"every role", Identity{Platform: "api", Name: "root", Role: AllRoles}, private, true},
+		{"stranger", Identity{Platform: "local", Name: "mallory", Role: "analyst"}, private, false},
+		{"same name elsewhere", Identity{Platform: "api", Name: "alice"}, private, false},
+		{"no commander", Identity{}, store.Incident{Private: true, CreatedBy: "local:alice"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := canSee(tt.id, tt.in); got != tt.want {
+				t.Errorf("canSee = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

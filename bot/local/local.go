@@ -44,7 +44,7 @@ func New(db *store.DB, opts Options) *Platform {
 	if opts.Clock == nil {
 		opts.Clock = bot.WallClock
 	}
-	return &Platform{db: db, opts: opts, hub: NewHub()}
+	return &Platform{db: db, opts: opts, hub: newHub()}
 }
 
 // Hub is where the platform announces every change; live views subscribe.
@@ -122,8 +122,9 @@ func (p *Platform) room(ctx context.Context, ref bot.RoomRef) (store.LocalRoom, 
 	return r, err
 }
 
-// Invite records users as members of a room. The web room shows every
-// incident to every account, so membership is informational.
+// Invite records users as members of a room. Membership is informational:
+// who sees an incident in the web room is the web package's decision
+// (everyone, or for a private incident its opener, commander and leads).
 func (p *Platform) Invite(ctx context.Context, ref bot.RoomRef, users []string) error {
 	r, err := p.room(ctx, ref)
 	if err != nil {
@@ -347,8 +348,8 @@ type Hub struct {
 	subs map[chan Event]struct{}
 }
 
-// NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{subs: map[chan Event]struct{}{}} }
+// newHub returns an empty hub.
+func newHub() *Hub { return &Hub{subs: map[chan Event]struct{}{}} }
 
 // Subscribe returns a channel of events and a function that ends the
 // subscription; call it when done.
@@ -365,6 +366,14 @@ func (h *Hub) Subscribe() (<-chan Event, func()) {
 			h.mu.Unlock()
 		})
 	}
+}
+
+// Listening reports whether anyone is subscribed, so that whoever looks
+// for changes to publish can skip looking while nobody would hear.
+func (h *Hub) Listening() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs) > 0
 }
 
 // Publish sends ev to every subscriber that has room for it.

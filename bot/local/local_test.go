@@ -188,3 +188,23 @@ func TestThroughTheOutbox(t *testing.T) {
 		t.Errorf("dead outbox rows: %+v", dead)
 	}
 }
+
+func TestHubListening(t *testing.T) {
+	h := local.New(openDB(t), local.Options{}).Hub()
+	if h.Listening() {
+		t.Fatal("listening before anyone subscribed")
+	}
+	events, stop := h.Subscribe()
+	if !h.Listening() {
+		t.Fatal("not listening with a subscriber")
+	}
+	h.Publish(local.Event{Kind: local.EventLog})
+	if ev := <-events; ev.Kind != local.EventLog {
+		t.Fatalf("got %+v", ev)
+	}
+	stop()
+	stop() // ending twice is harmless
+	if h.Listening() {
+		t.Fatal("still listening after the subscription ended")
+	}
+}
