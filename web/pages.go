@@ -139,7 +139,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		if id.session != nil {
 			v.CSRF = id.session.csrf
 		}
-		if aps, err := s.opts.DB.PendingApprovals(r.Context()); err == nil {
+		// The same queue the approvals page shows: a private incident's
+		// approvals are not counted for those who cannot see it.
+		if aps, err := s.pendingApprovals(r.Context(), id); err == nil {
 			v.Pending = len(aps)
 		}
 	}
