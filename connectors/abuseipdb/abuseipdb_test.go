@@ -1,7 +1,6 @@
 package abuseipdb
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -156,18 +155,13 @@ func TestLookup(t *testing.T) {
 			s, sl := newSource(t, f, testKey)
 			got := vendortest.Lookup(t, s, tt.value)
 			vendortest.CheckResult(t, got, tt.want, tt.wantFacts)
-			asked := f.Requests()
-			if len(asked) != max(tt.wantCalls, 1) {
-				t.Errorf("server saw %d requests, want %d", len(asked), max(tt.wantCalls, 1))
-			}
+			asked := f.CheckRequests(t, max(tt.wantCalls, 1))
 			for _, r := range asked {
 				if a := r.URL.Query().Get("ipAddress"); a != tt.value {
 					t.Errorf("ipAddress = %q, want %q", a, tt.value)
 				}
 			}
-			if waits := sl.Waits(); len(waits) != tt.wantWaits {
-				t.Errorf("waits = %v, want %d", waits, tt.wantWaits)
-			}
+			sl.CheckCount(t, tt.wantWaits)
 		})
 	}
 }
@@ -190,8 +184,7 @@ func TestLookupErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, tt.replies...)
 			s, _ := newSource(t, f, tt.key)
-			_, err := s.Lookup(context.Background(), vendortest.Indicator(t, "45.155.205.233"))
-			vendortest.CheckErr(t, err, tt.want, tt.key)
+			vendortest.CheckLookupErr(t, s, "45.155.205.233", tt.want, tt.key)
 		})
 	}
 }
@@ -201,21 +194,21 @@ func TestSupports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := func(v string) ioc.Indicator { return vendortest.Indicator(t, v) }
-	vendortest.CheckSupports(t, s, "abuseipdb", map[ioc.Indicator]bool{
-		in("8.8.8.8"):                          true,
-		in("2001:4860:4860::8888"):             true,
-		in("10.1.2.3"):                         false,
-		in("172.16.5.4"):                       false,
-		in("127.0.0.1"):                        false,
-		in("100.64.1.1"):                       false,
-		in("192.0.2.10"):                       false,
-		in("203.0.113.7"):                      false,
-		in("fd00::1"):                          false,
-		in("2001:db8::1"):                      false,
-		in("example.com"):                      false,
-		in("https://example.com/"):             false,
-		in("44d88612fea8a8f36de82e1278abb02f"): false,
+	vendortest.CheckSupports(t, s, "abuseipdb", map[string]bool{
+		"8.8.8.8":                          true,
+		"2001:4860:4860::8888":             true,
+		"10.1.2.3":                         false,
+		"172.16.5.4":                       false,
+		"127.0.0.1":                        false,
+		"100.64.1.1":                       false,
+		"192.0.2.10":                       false,
+		"203.0.113.7":                      false,
+		"fd00::1":                          false,
+		"2001:db8::1":                      false,
+		"example.com":                      false,
+		"https://example.com/":             false,
+		"44d88612fea8a8f36de82e1278abb02f": false,
+	}, map[ioc.Indicator]bool{
 		ioc.Indicator{Type: ioc.TypeHostname, Value: "fileserver01"}: false,
 	})
 }

@@ -127,10 +127,10 @@ var (
 
 // parseTarget reads host and device_id, exactly one of which is given.
 func parseTarget(with map[string]any) (host, id string, err error) {
-	if host, err = text(with, "host"); err != nil {
+	if host, err = connectors.Text(with, "host"); err != nil {
 		return "", "", err
 	}
-	if id, err = text(with, "device_id"); err != nil {
+	if id, err = connectors.Text(with, "device_id"); err != nil {
 		return "", "", err
 	}
 	switch {
@@ -144,18 +144,4 @@ func parseTarget(with map[string]any) (host, id string, err error) {
 		return "", "", fmt.Errorf("with.host: %q is not a host name", host)
 	}
 	return host, strings.ToLower(id), nil
-}
-
-// text returns the string input name, "" when absent. The engine has
-// checked types already, but an action may be called from elsewhere, so a
-// wrong type is an error rather than a panic.
-func text(with map[string]any, name string) (string, error) {
-	switch v := with[name].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return strings.TrimSpace(v), nil
-	default:
-		return "", fmt.Errorf("with.%s: expected text, got %T", name, v)
-	}
 }

@@ -139,12 +139,9 @@ func (a *machineAction) parse(with map[string]any) (*inputs, error) {
 		name string
 		dst  *string
 	}{{"host", &in.host}, {"machine_id", &in.id}, {"comment", &in.comment}, {"isolation_type", &in.isolation}} {
-		switch v := with[f.name].(type) {
-		case nil:
-		case string:
-			*f.dst = strings.TrimSpace(v)
-		default:
-			return nil, fmt.Errorf("with.%s: expected text, got %T", f.name, v)
+		var err error
+		if *f.dst, err = connectors.Text(with, f.name); err != nil {
+			return nil, err
 		}
 	}
 	switch {

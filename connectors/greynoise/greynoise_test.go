@@ -1,7 +1,6 @@
 package greynoise
 
 import (
-	"context"
 	"net/http"
 	"testing"
 
@@ -164,10 +163,7 @@ func TestLookup(t *testing.T) {
 			s, sl := newSource(t, f, tt.key)
 			got := vendortest.Lookup(t, s, tt.value)
 			vendortest.CheckResult(t, got, tt.want, tt.wantFacts)
-			reqs := f.Requests()
-			if len(reqs) != max(tt.wantCalls, 1) {
-				t.Errorf("server saw %d requests, want %d", len(reqs), max(tt.wantCalls, 1))
-			}
+			reqs := f.CheckRequests(t, max(tt.wantCalls, 1))
 			for _, r := range reqs {
 				if p := r.URL.Path; p != "/v3/community/"+tt.value {
 					t.Errorf("path = %q, want /v3/community/%s", p, tt.value)
@@ -176,9 +172,7 @@ func TestLookup(t *testing.T) {
 					t.Errorf("key header = %q, want %q", k, tt.key)
 				}
 			}
-			if waits := sl.Waits(); len(waits) != tt.wantWaits {
-				t.Errorf("waits = %v, want %d", waits, tt.wantWaits)
-			}
+			sl.CheckCount(t, tt.wantWaits)
 		})
 	}
 }
@@ -200,8 +194,7 @@ func TestLookupErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, tt.replies...)
 			s, _ := newSource(t, f, tt.key)
-			_, err := s.Lookup(context.Background(), vendortest.Indicator(t, "45.155.205.233"))
-			vendortest.CheckErr(t, err, tt.want, tt.key)
+			vendortest.CheckLookupErr(t, s, "45.155.205.233", tt.want, tt.key)
 		})
 	}
 }
@@ -211,18 +204,18 @@ func TestSupports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := func(v string) ioc.Indicator { return vendortest.Indicator(t, v) }
-	vendortest.CheckSupports(t, s, "greynoise", map[ioc.Indicator]bool{
-		in("8.8.8.8"):              true,
-		in("45.155.205.233"):       true,
-		in("2001:4860:4860::8888"): false, // GreyNoise observes IPv4 only
-		in("10.1.2.3"):             false,
-		in("192.168.0.10"):         false,
-		in("169.254.169.254"):      false,
-		in("192.0.2.10"):           false,
-		in("198.51.100.1"):         false,
-		in("203.0.113.7"):          false,
-		in("example.com"):          false,
+	vendortest.CheckSupports(t, s, "greynoise", map[string]bool{
+		"8.8.8.8":              true,
+		"45.155.205.233":       true,
+		"2001:4860:4860::8888": false, // GreyNoise observes IPv4 only
+		"10.1.2.3":             false,
+		"192.168.0.10":         false,
+		"169.254.169.254":      false,
+		"192.0.2.10":           false,
+		"198.51.100.1":         false,
+		"203.0.113.7":          false,
+		"example.com":          false,
+	}, map[ioc.Indicator]bool{
 		ioc.Indicator{Type: ioc.TypeUser, Value: "alice"}: false,
 	})
 	if _, err := New(Config{APIURL: "/v3"}); err == nil {

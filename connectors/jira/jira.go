@@ -213,17 +213,11 @@ func keyLabel(key string) string {
 // parse checks the inputs and returns the issue's fields.
 func (a *createIssue) parse(with map[string]any) (map[string]any, error) {
 	get := func(name, def string) (string, error) {
-		switch v := with[name].(type) {
-		case nil:
-			return def, nil
-		case string:
-			if s := strings.TrimSpace(v); s != "" {
-				return s, nil
-			}
-			return def, nil
-		default:
-			return "", fmt.Errorf("with.%s: expected text, got %T", name, v)
+		s, err := connectors.Text(with, name)
+		if err != nil || s != "" {
+			return s, err
 		}
+		return def, nil
 	}
 	summary, err := get("summary", "")
 	if err != nil {

@@ -148,10 +148,7 @@ func TestLookup(t *testing.T) {
 				want.Link = f.URL + tt.wantLink
 			}
 			vendortest.CheckResult(t, got, want, tt.wantFacts)
-			reqs := f.Requests()
-			if len(reqs) != max(tt.wantCalls, 1) {
-				t.Errorf("server saw %d requests, want %d", len(reqs), max(tt.wantCalls, 1))
-			}
+			reqs := f.CheckRequests(t, max(tt.wantCalls, 1))
 			wantSearch := map[string]any{"returnFormat": "json", "value": tt.value, "limit": float64(DefaultLimit), "page": float64(1), "includeEventTags": true}
 			for _, r := range reqs {
 				search := r.JSON(t)
@@ -161,9 +158,7 @@ func TestLookup(t *testing.T) {
 					}
 				}
 			}
-			if waits := sl.Waits(); len(waits) != tt.wantWaits {
-				t.Errorf("waits = %v, want %d", waits, tt.wantWaits)
-			}
+			sl.CheckCount(t, tt.wantWaits)
 		})
 	}
 }
@@ -186,8 +181,7 @@ func TestLookupErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, tt.replies...)
 			s, _ := newSource(t, f, tt.key)
-			_, err := s.Lookup(context.Background(), vendortest.Indicator(t, "45.155.205.233"))
-			vendortest.CheckErr(t, err, tt.want, tt.key)
+			vendortest.CheckLookupErr(t, s, "45.155.205.233", tt.want, tt.key)
 		})
 	}
 }
@@ -237,19 +231,19 @@ func TestSupports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := func(v string) ioc.Indicator { return vendortest.Indicator(t, v) }
-	vendortest.CheckSupports(t, s, "misp", map[ioc.Indicator]bool{
-		in("8.8.8.8"):                          true,
-		in("2001:4860:4860::8888"):             true,
-		in("example.com"):                      true,
-		in("https://evil.example.com/x"):       true,
-		in("alice@example.com"):                true,
-		in("44d88612fea8a8f36de82e1278abb02f"): true,
-		in("275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"): true,
-		in("CVE-2024-3094"):            true,
-		in("10.1.2.3"):                 false,
-		in("203.0.113.7"):              false,
-		in("http://192.168.1.1/login"): false,
+	vendortest.CheckSupports(t, s, "misp", map[string]bool{
+		"8.8.8.8":                          true,
+		"2001:4860:4860::8888":             true,
+		"example.com":                      true,
+		"https://evil.example.com/x":       true,
+		"alice@example.com":                true,
+		"44d88612fea8a8f36de82e1278abb02f": true,
+		"275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f": true,
+		"CVE-2024-3094":            true,
+		"10.1.2.3":                 false,
+		"203.0.113.7":              false,
+		"http://192.168.1.1/login": false,
+	}, map[ioc.Indicator]bool{
 		ioc.Indicator{Type: ioc.TypeHostname, Value: "dc01.corp.example.com"}: false,
 		ioc.Indicator{Type: ioc.TypeUser, Value: "alice"}:                     false,
 	})

@@ -135,13 +135,9 @@ func (a *clearSessions) Run(ctx context.Context, call connectors.Call) (map[stri
 // parseUser reads with.user. A login goes into the URL path, so anything
 // that could leave its path segment is refused.
 func parseUser(with map[string]any) (string, error) {
-	var s string
-	switch v := with["user"].(type) {
-	case nil:
-	case string:
-		s = strings.TrimSpace(v)
-	default:
-		return "", fmt.Errorf("with.user: expected text, got %T", v)
+	s, err := connectors.Text(with, "user")
+	if err != nil {
+		return "", err
 	}
 	switch {
 	case s == "":

@@ -154,7 +154,7 @@ func (a *aliasAction) Run(ctx context.Context, call connectors.Call) (map[string
 // parse checks the inputs and returns the address in canonical form and
 // the alias.
 func (a *aliasAction) parse(with map[string]any) (ip, alias string, err error) {
-	raw, err := text(with, "ip")
+	raw, err := connectors.Text(with, "ip")
 	if err != nil {
 		return "", "", err
 	}
@@ -178,7 +178,7 @@ func (a *aliasAction) parse(with map[string]any) (ip, alias string, err error) {
 			return "", "", fmt.Errorf("with.ip: %w", err)
 		}
 	}
-	if alias, err = text(with, "alias"); err != nil {
+	if alias, err = connectors.Text(with, "alias"); err != nil {
 		return "", "", err
 	}
 	if alias == "" {
@@ -262,18 +262,4 @@ func blockable(p netip.Prefix, allowPrivate bool) error {
 		}
 	}
 	return nil
-}
-
-// text returns the string input name, "" when absent. The engine has
-// checked types already, but an action may be called from elsewhere, so a
-// wrong type is an error rather than a panic.
-func text(with map[string]any, name string) (string, error) {
-	switch v := with[name].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return strings.TrimSpace(v), nil
-	default:
-		return "", fmt.Errorf("with.%s: expected text, got %T", name, v)
-	}
 }

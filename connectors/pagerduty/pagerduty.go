@@ -151,12 +151,12 @@ func (a *event) Run(ctx context.Context, call connectors.Call) (map[string]any, 
 // parse checks the inputs and returns the event without its routing key
 // and action.
 func (a *event) parse(with map[string]any) (map[string]any, error) {
-	key, err := text(with, "dedup_key")
+	key, err := connectors.Text(with, "dedup_key")
 	if err != nil {
 		return nil, err
 	}
 	if key == "" {
-		if key, err = text(with, "incident"); err != nil {
+		if key, err = connectors.Text(with, "incident"); err != nil {
 			return nil, err
 		}
 	}
@@ -171,7 +171,7 @@ func (a *event) parse(with map[string]any) (map[string]any, error) {
 		return body, nil
 	}
 
-	summary, err := text(with, "summary")
+	summary, err := connectors.Text(with, "summary")
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +181,7 @@ func (a *event) parse(with map[string]any) (map[string]any, error) {
 	if r := []rune(summary); len(r) > 1024 {
 		summary = string(r[:1023]) + "…" // PagerDuty would cut it anyway
 	}
-	sev, err := text(with, "severity")
+	sev, err := connectors.Text(with, "severity")
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func (a *event) parse(with map[string]any) (map[string]any, error) {
 	if !ok {
 		return nil, fmt.Errorf("with.severity: %q is not critical, error, warning or info", sev)
 	}
-	source, err := text(with, "source")
+	source, err := connectors.Text(with, "source")
 	if err != nil {
 		return nil, err
 	}
@@ -209,18 +209,4 @@ func (a *event) parse(with map[string]any) (map[string]any, error) {
 	}
 	body["payload"] = payload
 	return body, nil
-}
-
-// text returns the string input name, "" when absent. The engine has
-// checked types already, but an action may be called from elsewhere, so a
-// wrong type is an error rather than a panic.
-func text(with map[string]any, name string) (string, error) {
-	switch v := with[name].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return strings.TrimSpace(v), nil
-	default:
-		return "", fmt.Errorf("with.%s: expected text, got %T", name, v)
-	}
 }

@@ -1,7 +1,6 @@
 package rdap
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -180,18 +179,12 @@ func TestLookup(t *testing.T) {
 			s, sl := newSource(t, f.URL, f.Client())
 			got := vendortest.Lookup(t, s, tt.value)
 			vendortest.CheckResult(t, got, tt.want, tt.wantFacts)
-			paths := f.Paths()
-			if len(paths) != max(tt.wantCalls, 1) {
-				t.Errorf("server saw %d requests, want %d", len(paths), max(tt.wantCalls, 1))
-			}
-			for _, p := range paths {
-				if p != tt.wantPath {
+			for _, r := range f.CheckRequests(t, max(tt.wantCalls, 1)) {
+				if p := r.URL.EscapedPath(); p != tt.wantPath {
 					t.Errorf("path = %q, want %q", p, tt.wantPath)
 				}
 			}
-			if waits := sl.Waits(); len(waits) != tt.wantWaits {
-				t.Errorf("waits = %v, want %d", waits, tt.wantWaits)
-			}
+			sl.CheckCount(t, tt.wantWaits)
 		})
 	}
 }
@@ -233,8 +226,7 @@ func TestLookupErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, tt.replies...)
 			s, _ := newSource(t, f.URL, f.Client())
-			_, err := s.Lookup(context.Background(), vendortest.Indicator(t, "8.8.8.8"))
-			vendortest.CheckErr(t, err, tt.want)
+			vendortest.CheckLookupErr(t, s, "8.8.8.8", tt.want)
 		})
 	}
 }
@@ -244,18 +236,18 @@ func TestSupports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := func(v string) ioc.Indicator { return vendortest.Indicator(t, v) }
-	vendortest.CheckSupports(t, s, "rdap", map[ioc.Indicator]bool{
-		in("8.8.8.8"):                          true,
-		in("2001:4860:4860::8888"):             true,
-		in("example.com"):                      true,
-		in("10.1.2.3"):                         false,
-		in("192.0.2.10"):                       false,
-		in("203.0.113.7"):                      false,
-		in("2001:db8::1"):                      false,
-		in("https://example.com/"):             false,
-		in("alice@example.com"):                false,
-		in("44d88612fea8a8f36de82e1278abb02f"): false,
+	vendortest.CheckSupports(t, s, "rdap", map[string]bool{
+		"8.8.8.8":                          true,
+		"2001:4860:4860::8888":             true,
+		"example.com":                      true,
+		"10.1.2.3":                         false,
+		"192.0.2.10":                       false,
+		"203.0.113.7":                      false,
+		"2001:db8::1":                      false,
+		"https://example.com/":             false,
+		"alice@example.com":                false,
+		"44d88612fea8a8f36de82e1278abb02f": false,
+	}, map[ioc.Indicator]bool{
 		ioc.Indicator{Type: ioc.TypeHostname, Value: "fileserver01"}: false,
 	})
 	if _, err := New(Config{APIURL: "rdap.org"}); err == nil {

@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/warroom-bot/warroom/connectors"
 	"github.com/warroom-bot/warroom/connectors/internal/restapi"
@@ -128,14 +127,14 @@ func (a *createCase) Run(ctx context.Context, call connectors.Call) (map[string]
 
 // parse checks the inputs and returns the case to create.
 func parse(with map[string]any) (map[string]any, error) {
-	title, err := text(with, "title")
+	title, err := connectors.Text(with, "title")
 	if err != nil {
 		return nil, err
 	}
 	if title == "" {
 		return nil, errors.New("with.title: required input missing")
 	}
-	desc, err := text(with, "description")
+	desc, err := connectors.Text(with, "description")
 	if err != nil {
 		return nil, err
 	}
@@ -213,18 +212,4 @@ func sortedList(levels map[string]int) string {
 		}
 	}
 	return strings.Join(names, ", ")
-}
-
-// text returns the string input name, "" when absent. The engine has
-// checked types already, but an action may be called from elsewhere, so a
-// wrong type is an error rather than a panic.
-func text(with map[string]any, name string) (string, error) {
-	switch v := with[name].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return strings.TrimFunc(v, unicode.IsSpace), nil
-	default:
-		return "", fmt.Errorf("with.%s: expected text, got %T", name, v)
-	}
 }

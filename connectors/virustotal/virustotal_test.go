@@ -1,7 +1,6 @@
 package virustotal
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -182,9 +181,7 @@ func TestLookup(t *testing.T) {
 			if paths := f.Paths(); strings.Join(paths, " ") != strings.Join(tt.wantPaths, " ") {
 				t.Errorf("paths = %q, want %q", paths, tt.wantPaths)
 			}
-			if waits := sl.Waits(); len(waits) != tt.wantWaits {
-				t.Errorf("waits = %v, want %d", waits, tt.wantWaits)
-			}
+			sl.CheckCount(t, tt.wantWaits)
 		})
 	}
 }
@@ -206,8 +203,7 @@ func TestLookupErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, tt.replies...)
 			s, _ := newSource(t, f, tt.key)
-			_, err := s.Lookup(context.Background(), vendortest.Indicator(t, "45.155.205.233"))
-			vendortest.CheckErr(t, err, tt.want, tt.key)
+			vendortest.CheckLookupErr(t, s, "45.155.205.233", tt.want, tt.key)
 		})
 	}
 }
@@ -217,23 +213,23 @@ func TestSupports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := func(v string) ioc.Indicator { return vendortest.Indicator(t, v) }
-	vendortest.CheckSupports(t, s, "virustotal", map[ioc.Indicator]bool{
-		in("8.8.8.8"):                                  true,
-		in("2001:4860:4860::8888"):                     true,
-		in("example.com"):                              true,
-		in("https://evil.example.com/x?y=1"):           true,
-		in("44d88612fea8a8f36de82e1278abb02f"):         true,
-		in("3395856ce81f2b7382dee72602f798b642f14140"): true,
-		in("275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"): true,
-		in("10.1.2.3"):              false,
-		in("192.168.1.1"):           false,
-		in("203.0.113.7"):           false,
-		in("198.51.100.1"):          false,
-		in("2001:db8::1"):           false,
-		in("http://10.0.0.5/admin"): false,
-		in("alice@example.com"):     false,
-		in("CVE-2024-3094"):         false,
+	vendortest.CheckSupports(t, s, "virustotal", map[string]bool{
+		"8.8.8.8":                                  true,
+		"2001:4860:4860::8888":                     true,
+		"example.com":                              true,
+		"https://evil.example.com/x?y=1":           true,
+		"44d88612fea8a8f36de82e1278abb02f":         true,
+		"3395856ce81f2b7382dee72602f798b642f14140": true,
+		"275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f": true,
+		"10.1.2.3":              false,
+		"192.168.1.1":           false,
+		"203.0.113.7":           false,
+		"198.51.100.1":          false,
+		"2001:db8::1":           false,
+		"http://10.0.0.5/admin": false,
+		"alice@example.com":     false,
+		"CVE-2024-3094":         false,
+	}, map[ioc.Indicator]bool{
 		ioc.Indicator{Type: ioc.TypeHostname, Value: "fileserver01"}: false,
 		ioc.Indicator{Type: ioc.TypeUser, Value: "alice"}:            false,
 	})

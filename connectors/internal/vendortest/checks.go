@@ -2,6 +2,7 @@ package vendortest
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 
@@ -100,6 +101,15 @@ func Lookup(t testing.TB, s enrich.Source, v string) enrich.Result {
 	return got
 }
 
+// CheckLookupErr asks s about the indicator v and ends the test unless
+// the lookup fails as CheckErr's want says, with none of secrets in the
+// error.
+func CheckLookupErr(t testing.TB, s enrich.Source, v, want string, secrets ...string) {
+	t.Helper()
+	_, err := s.Lookup(context.Background(), Indicator(t, v))
+	CheckErr(t, err, want, secrets...)
+}
+
 // CheckResult compares got with want in verdict, score, reason, link and
 // TLP, and checks the value of each fact in facts ("" for a fact that must
 // be absent).
@@ -118,10 +128,19 @@ func CheckResult(t testing.TB, got, want enrich.Result, facts map[string]string)
 	}
 }
 
-// CheckSupports checks s.Supports on every indicator of cases against
-// the answer it maps to, and that s is called name.
-func CheckSupports(t testing.TB, s enrich.Source, name string, cases map[ioc.Indicator]bool) {
+// CheckSupports checks s.Supports against the answer each case maps to:
+// values are classified first, others are indicators taken as they are
+// (types Classify never gives, such as a bare host name). It also checks
+// that s is called name.
+func CheckSupports(t testing.TB, s enrich.Source, name string, values map[string]bool, others map[ioc.Indicator]bool) {
 	t.Helper()
+	cases := maps.Clone(others)
+	if cases == nil {
+		cases = map[ioc.Indicator]bool{}
+	}
+	for v, want := range values {
+		cases[Indicator(t, v)] = want
+	}
 	for ind, want := range cases {
 		if got := s.Supports(ind); got != want {
 			t.Errorf("Supports(%+v) = %v, want %v", ind, got, want)

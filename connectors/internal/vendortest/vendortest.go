@@ -89,6 +89,17 @@ func (s *Server) Requests() []Request {
 	return slices.Clone(s.reqs)
 }
 
+// CheckRequests returns the requests received so far, reporting a test
+// error unless there are n of them.
+func (s *Server) CheckRequests(t testing.TB, n int) []Request {
+	t.Helper()
+	reqs := s.Requests()
+	if len(reqs) != n {
+		t.Errorf("server saw %d requests, want %d", len(reqs), n)
+	}
+	return reqs
+}
+
 // Paths returns the escaped path of each request received so far.
 func (s *Server) Paths() []string {
 	var ps []string
@@ -140,12 +151,12 @@ func (r Reply) Write(t testing.TB, w http.ResponseWriter) {
 	w.Write(body)
 }
 
-// Replay returns a handler that answers with replies in order, the last
+// replay returns a handler that answers with replies in order, the last
 // one repeating. check, when not nil, is shown each request with the reply
 // next in line and returns the reply to send: it asserts the shape of the
 // vendor's API and may answer otherwise, as the API answers a wrong key
 // with a 401.
-func Replay(t testing.TB, check func(r Request, next Reply) Reply, replies ...Reply) http.HandlerFunc {
+func replay(t testing.TB, check func(r Request, next Reply) Reply, replies ...Reply) http.HandlerFunc {
 	var mu sync.Mutex
 	n := 0
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -160,10 +171,10 @@ func Replay(t testing.TB, check func(r Request, next Reply) Reply, replies ...Re
 	}
 }
 
-// NewFake starts a Server that answers with replies as Replay does.
+// NewFake starts a Server that answers with replies as replay does.
 func NewFake(t testing.TB, check func(r Request, next Reply) Reply, replies ...Reply) *Server {
 	t.Helper()
-	return NewServer(t, Replay(t, check, replies...))
+	return NewServer(t, replay(t, check, replies...))
 }
 
 // JSON answers status with body as application/json.
@@ -222,6 +233,15 @@ func (s *Sleeps) Check(t testing.TB, want []time.Duration) {
 	t.Helper()
 	if got := s.Waits(); !slices.Equal(got, want) {
 		t.Errorf("waits = %v, want %v", got, want)
+	}
+}
+
+// CheckCount reports a test error unless n waits were asked for, of
+// whatever length.
+func (s *Sleeps) CheckCount(t testing.TB, n int) {
+	t.Helper()
+	if got := s.Waits(); len(got) != n {
+		t.Errorf("waits = %v, want %d", got, n)
 	}
 }
 
