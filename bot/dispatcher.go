@@ -123,7 +123,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	for {
 		if time.Since(pruned) > time.Hour {
 			pruned = time.Now()
-			d.Prune(ctx)
+			d.prune(ctx)
 		}
 		scanned := time.Now()
 		rows, err := d.db.DueOutbox(ctx, d.opts.Clock.Now(), 4*d.opts.Workers)
@@ -201,22 +201,25 @@ func (d *Dispatcher) drainLane(ctx context.Context, row store.OutboxRow) {
 	}
 }
 
-// Prune deletes delivered rows older than KeepDone, a batch at a time so
+// pruneBatch is how many delivered rows one prune transaction deletes.
+const pruneBatch = 1000
+
+// prune deletes delivered rows older than KeepDone, a batch at a time so
 // that alert intake never waits long behind it.
-func (d *Dispatcher) Prune(ctx context.Context) {
+func (d *Dispatcher) prune(ctx context.Context) {
 	cutoff := d.opts.Clock.Now().Add(-d.opts.KeepDone)
 	for ctx.Err() == nil {
 		var n int64
 		err := d.db.Write(ctx, func(tx *store.Tx) error {
 			var err error
-			n, err = tx.PruneOutbox(ctx, cutoff, 1000)
+			n, err = tx.PruneOutbox(ctx, cutoff, pruneBatch)
 			return err
 		})
 		if err != nil {
 			d.opts.Logger.Warn("prune outbox", "err", err)
 			return
 		}
-		if n < 1000 {
+		if n < pruneBatch {
 			return
 		}
 	}

@@ -152,7 +152,7 @@ func (s *Service) ingestBatch(reqs []*ingestReq) {
 				}
 			}
 		}
-		return s.flushRepeats(ctx, tx, now, b)
+		return s.flushRepeats(ctx, tx, now, b.order)
 	})
 	for i, r := range live {
 		if err != nil {
@@ -194,41 +194,20 @@ func quiet(a Alert, known store.AlertRef, in Incident) bool {
 	return a.Status == "firing" && known.Status == "firing" && SeverityRank(a.Severity) >= SeverityRank(in.Severity)
 }
 
-// flushRepeat writes the counted sightings of one fingerprint: the alert's
-// count, the incident's, one case-log entry and a notice for the rooms.
+// flushRepeat writes the counted sightings of one fingerprint before a
+// sighting that changes more than the count is taken the long way.
 func (s *Service) flushRepeat(ctx context.Context, tx *store.Tx, now time.Time, r *repeat) error {
-	if r.n == 0 {
-		return nil
-	}
-	if err := tx.RepeatAlert(ctx, r.ref.ID, "firing", now, r.n); err != nil {
-		return err
-	}
-	if err := tx.AddIncidentAlerts(ctx, r.in.ID, r.n, now); err != nil {
-		return err
-	}
-	body := alertBody(r.last, r.ref.Count+r.n)
-	if r.n > 1 {
-		body["repeats"] = r.n
-	}
-	if _, err := tx.Append(ctx, r.in.ID, now, System, "alert.repeated", body); err != nil {
-		return err
-	}
-	if err := s.queueNotices(ctx, tx, now, r.in.ID); err != nil {
-		return err
-	}
-	r.ref.Count += r.n
-	r.n = 0
-	return nil
+	return s.flushRepeats(ctx, tx, now, []*repeat{r})
 }
 
-// flushRepeats writes what is still counted at the end of a batch, as
-// flushRepeat would for each fingerprint but with one statement for all
-// alert counts, one for all incident counts and one read of the notices.
-func (s *Service) flushRepeats(ctx context.Context, tx *store.Tx, now time.Time, b *repeats) error {
+// flushRepeats writes the counted sightings of each fingerprint: the
+// alerts' counts and the incidents' (one statement each for all of them),
+// a case-log entry per fingerprint and a notice for the rooms.
+func (s *Service) flushRepeats(ctx context.Context, tx *store.Tx, now time.Time, rs []*repeat) error {
 	var alerts, incidents []store.Count
 	perIncident := map[int64]int{}
 	var ids []int64
-	for _, r := range b.order {
+	for _, r := range rs {
 		if r.n == 0 {
 			continue
 		}
@@ -251,7 +230,7 @@ func (s *Service) flushRepeats(ctx context.Context, tx *store.Tx, now time.Time,
 		return err
 	}
 	entries := make([]store.NewEntry, 0, len(alerts))
-	for _, r := range b.order {
+	for _, r := range rs {
 		if r.n == 0 {
 			continue
 		}
@@ -266,18 +245,7 @@ func (s *Service) flushRepeats(ctx context.Context, tx *store.Tx, now time.Time,
 	if _, err := tx.AppendAll(ctx, entries); err != nil {
 		return err
 	}
-	notices, err := tx.NoticesOf(ctx, ids, s.opts.Platforms)
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		for _, p := range s.opts.Platforms {
-			if err := queueNoticeFrom(ctx, tx, now, p, id, notices[id][p]); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return s.queueNotices(ctx, tx, now, ids...)
 }
 
 func (s *Service) ingestOne(ctx context.Context, tx *store.Tx, now time.Time, a Alert, b *repeats) (IngestResult, Incident, bool, error) {
@@ -299,7 +267,13 @@ func (s *Service) ingestOne(ctx context.Context, tx *store.Tx, now time.Time, a 
 	if ok {
 		delete(b.known, a.Fingerprint)
 	} else {
-		known, err = tx.LatestAlert(ctx, a.Fingerprint)
+		// Read again: the batch may have written this fingerprint since.
+		var refs map[string]store.AlertRef
+		if refs, err = tx.LatestAlerts(ctx, []string{a.Fingerprint}); err == nil {
+			if known, ok = refs[a.Fingerprint]; !ok {
+				err = store.ErrNotFound
+			}
+		}
 	}
 	if err == nil && known.IncidentStatus == "closed" {
 		err = store.ErrNotFound // a closed incident takes no more alerts: open a new one
@@ -321,7 +295,7 @@ func (s *Service) ingestOne(ctx context.Context, tx *store.Tx, now time.Time, a 
 		if a.Status == "resolved" && known.Status != "resolved" {
 			outcome = AlertResolved
 		}
-		if err := tx.RepeatAlert(ctx, known.ID, a.Status, now, 1); err != nil {
+		if err := tx.RepeatAlert(ctx, known.ID, a.Status, now); err != nil {
 			return IngestResult{}, Incident{}, false, err
 		}
 		kind := "alert.repeated"
@@ -461,18 +435,21 @@ func (s *Service) alertJoined(ctx context.Context, tx *store.Tx, now time.Time, 
 	return s.queueNotices(ctx, tx, now, in.ID)
 }
 
-// queueNotices makes sure every room of an incident has a notice queued.
-func (s *Service) queueNotices(ctx context.Context, tx *store.Tx, now time.Time, incidentID int64) error {
+// queueNotices makes sure every room of the incidents has a notice queued,
+// reading the rooms' notice state in one go.
+func (s *Service) queueNotices(ctx context.Context, tx *store.Tx, now time.Time, incidentIDs ...int64) error {
 	if len(s.opts.Platforms) == 0 {
 		return nil
 	}
-	notices, err := tx.Notices(ctx, incidentID, s.opts.Platforms)
+	notices, err := tx.NoticesOf(ctx, incidentIDs, s.opts.Platforms)
 	if err != nil {
 		return err
 	}
-	for _, p := range s.opts.Platforms {
-		if err := queueNoticeFrom(ctx, tx, now, p, incidentID, notices[p]); err != nil {
-			return err
+	for _, id := range incidentIDs {
+		for _, p := range s.opts.Platforms {
+			if err := queueNoticeFrom(ctx, tx, now, p, id, notices[id][p]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -94,3 +94,65 @@ func TestConcurrentRepeatsAreCountedExactly(t *testing.T) {
 		t.Errorf("%d incidents raised to critical, want 1", critical)
 	}
 }
+
+// TestRepeatsAroundARaiseInOneCall: within one batch, repeats counted
+// before a sighting that raises the severity are written before it, and
+// those after it are counted afresh; the counts and the case log agree.
+func TestRepeatsAroundARaiseInOneCall(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "w.db"), store.WithSync("normal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc := bot.NewService(db, bot.Options{Platforms: []string{"slack"}})
+	var alerts []bot.Alert
+	for _, sev := range []string{"high", "high", "high", "critical", "high", "high"} {
+		alerts = append(alerts, bot.Alert{Source: "alertmanager", Fingerprint: "fp", Status: "firing", Title: "Disk full", Severity: sev})
+	}
+	res, err := svc.Ingest(ctx, alerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []string
+	for _, r := range res {
+		outcomes = append(outcomes, r.Outcome)
+	}
+	if want := "opened repeated repeated repeated repeated repeated"; fmt.Sprint(outcomes) != "["+want+"]" {
+		t.Errorf("outcomes %v, want [%s]", outcomes, want)
+	}
+	ins, err := db.Incidents(ctx, store.IncidentFilter{})
+	if err != nil || len(ins) != 1 {
+		t.Fatalf("%d incidents, %v; want 1", len(ins), err)
+	}
+	in := ins[0]
+	alertRows, err := db.Alerts(ctx, in.ID)
+	if err != nil || len(alertRows) != 1 {
+		t.Fatalf("%d alerts, %v; want 1", len(alertRows), err)
+	}
+	if in.AlertCount != 6 || alertRows[0].Count != 6 || in.Severity != "critical" {
+		t.Errorf("incident counts %d alerts at %s, alert counts %d; want 6, critical, 6", in.AlertCount, in.Severity, alertRows[0].Count)
+	}
+	entries, err := db.Entries(ctx, in.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counts []int
+	for _, e := range entries {
+		if e.Kind != "alert.attached" && e.Kind != "alert.repeated" {
+			continue
+		}
+		var body struct {
+			Count   int `json:"count"`
+			Repeats int `json:"repeats"`
+		}
+		if err := json.Unmarshal(e.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		counts = append(counts, max(body.Count, 1), max(body.Repeats, 1))
+	}
+	// Opened (1), two repeats counted together (3), the raise (4), two more (6).
+	if want := []int{1, 1, 3, 2, 4, 1, 6, 2}; fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("case log (count, repeats) pairs %v, want %v", counts, want)
+	}
+}

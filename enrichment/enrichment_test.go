@@ -463,8 +463,8 @@ func TestJobSurvivesCrash(t *testing.T) {
 	if text := render(e.room.enrichment()[0]); !strings.Contains(text, "intel: malicious (90) C2") {
 		t.Errorf("the job was not finished after the crash:\n%s", text)
 	}
-	if open, _ := e.db.HasOpenEnrichJobs(context.Background()); open {
-		t.Error("the job is still open")
+	if open, err := e.db.HasOpenEnrichJobs(context.Background()); err != nil || open {
+		t.Errorf("the job is still open (%v)", err)
 	}
 }
 

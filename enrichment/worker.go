@@ -72,11 +72,11 @@ func New(opts Options) *Worker {
 // messageOpen names the enrichment message posted when an incident opens.
 const messageOpen = "enrichment"
 
-// Indicators lists what is worth looking up about an incident opened from
+// indicators lists what is worth looking up about an incident opened from
 // alert a (nil when a person opened it): indicators in the title and the
 // alert's description, its labels read as structured fields, and its typed
 // observables. Allowlisted values are dropped and the list is capped.
-func (w *Worker) Indicators(in bot.Incident, a *bot.Alert) []ioc.Indicator {
+func (w *Worker) indicators(in bot.Incident, a *bot.Alert) []ioc.Indicator {
 	text := in.Title
 	var found []ioc.Indicator
 	if a != nil {
@@ -140,7 +140,7 @@ func (w *Worker) trim(inds []ioc.Indicator) []ioc.Indicator {
 // OnOpen): it records the incident's indicators, queues their lookup and
 // posts the enrichment message in its first, empty state.
 func (w *Worker) OnOpen(ctx context.Context, tx *store.Tx, in bot.Incident, a *bot.Alert) ([]bot.Event, error) {
-	inds := w.Indicators(in, a)
+	inds := w.indicators(in, a)
 	if len(inds) == 0 {
 		return nil, nil
 	}
@@ -252,7 +252,7 @@ func (w *Worker) Run(ctx context.Context, poll time.Duration) {
 				sem <- struct{}{}
 				wg.Go(func() {
 					defer func() { <-sem }()
-					if err := w.RunJob(ctx, j); err != nil && ctx.Err() == nil {
+					if err := w.runJob(ctx, j); err != nil && ctx.Err() == nil {
 						w.opts.Logger.Error("enrichment job", "incident", store.FormatRef(j.IncidentID), "job", j.ID, "err", err)
 					}
 					w.poke() // a slot is free
@@ -292,25 +292,25 @@ func (w *Worker) RunOnce(ctx context.Context) error {
 			return err
 		}
 		for _, j := range jobs {
-			if err := w.RunJob(ctx, j); err != nil {
+			if err := w.runJob(ctx, j); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-// RunJob looks a job's indicators up and records every answer as it
+// runJob looks a job's indicators up and records every answer as it
 // arrives: a case-log entry, the stored result, and an edit of the job's
 // message, in one transaction each.
-func (w *Worker) RunJob(ctx context.Context, j store.EnrichJob) error {
+func (w *Worker) runJob(ctx context.Context, j store.EnrichJob) error {
 	in, err := w.opts.Service.Get(ctx, j.IncidentID)
 	if err != nil {
 		return err
 	}
 	inds := fromStore(j.Indicators)
 	builtin := w.builtin(j.IncidentID)
-	view := View{Findings: pendingFindings(inds), Pending: w.opts.Enricher.Pending(inds, builtin...), Private: in.Private,
-		Buttons: w.buttons(j.IncidentID)}
+	lookups := w.opts.Enricher.Pending(inds, builtin...)
+	view := View{Findings: pendingFindings(inds), Pending: lookups, Private: in.Private, Buttons: w.buttons(j.IncidentID)}
 	index := map[ioc.Indicator]int{}
 	for i, ind := range inds {
 		index[ind] = i
@@ -329,11 +329,14 @@ func (w *Worker) RunJob(ctx context.Context, j store.EnrichJob) error {
 		if failed != nil {
 			return
 		}
+		// Encode and render before the write: the writer is shared.
+		body, err := json.Marshal(r)
+		if err != nil {
+			failed = err
+			return
+		}
+		msg := view.Message()
 		failed = w.opts.Service.Record(ctx, func(tx *store.Tx) ([]bot.Event, error) {
-			body, err := json.Marshal(r)
-			if err != nil {
-				return nil, err
-			}
 			now := clock.Now().UTC()
 			if err := tx.SaveEnrichResult(ctx, store.EnrichResult{JobID: j.ID, IncidentID: j.IncidentID,
 				Type: string(ind.Type), Value: ind.Value, Source: r.Source, Result: body, At: now}); err != nil {
@@ -347,7 +350,7 @@ func (w *Worker) RunJob(ctx context.Context, j store.EnrichJob) error {
 			return []bot.Event{{
 				IncidentID: j.IncidentID, Actor: bot.System, Kind: "enrichment.result",
 				Body:  resultBody(ind, r),
-				Keyed: []bot.Keyed{{Name: message, Message: view.Message(), Update: true}},
+				Keyed: []bot.Keyed{{Name: message, Message: msg, Update: true}},
 			}}, nil
 		})
 	}, builtin...)
@@ -358,7 +361,7 @@ func (w *Worker) RunJob(ctx context.Context, j store.EnrichJob) error {
 		// ctx ended first; the lease runs out and the job is taken up again.
 		return ctx.Err()
 	}
-	if len(view.Findings) > 0 && w.opts.Enricher.Pending(inds, builtin...) == 0 {
+	if len(view.Findings) > 0 && lookups == 0 {
 		// Nothing supported any indicator: close the job all the same.
 		return w.db.Write(ctx, func(tx *store.Tx) error { return tx.FinishEnrichJob(ctx, j.ID, clock.Now().UTC()) })
 	}
@@ -400,32 +403,6 @@ func (w *Worker) Lookup(ctx context.Context, inds []ioc.Indicator) []Finding {
 		f.Results = append(f.Results, r)
 	}, w.builtin(0)...)
 	return findings
-}
-
-// Findings reads back everything looked up about an incident, grouped by
-// indicator in the order they were first answered; the dashboard shows it.
-func Findings(ctx context.Context, db *store.DB, incidentID int64) ([]Finding, error) {
-	rows, err := db.EnrichResults(ctx, incidentID, 0)
-	if err != nil {
-		return nil, err
-	}
-	var out []Finding
-	index := map[ioc.Indicator]int{}
-	for _, row := range rows {
-		var r enrich.Result
-		if err := json.Unmarshal(row.Result, &r); err != nil {
-			return nil, fmt.Errorf("enrichment result %d: %w", row.ID, err)
-		}
-		ind := ioc.Indicator{Type: ioc.Type(row.Type), Value: row.Value}
-		i, ok := index[ind]
-		if !ok {
-			i = len(out)
-			index[ind] = i
-			out = append(out, Finding{Indicator: ind})
-		}
-		out[i].Results = append(out[i].Results, r)
-	}
-	return out, nil
 }
 
 func (w *Worker) buttons(incidentID int64) func(ioc.Indicator) []bot.Button {

@@ -64,41 +64,6 @@ type AlertRef struct {
 	IncidentSeverity string
 }
 
-// LatestAlert finds the alert with this fingerprint on the newest incident
-// that holds it. Callers check that incident's status: only an open one
-// takes repeats. (Two indexed single-table reads and no join: intake runs
-// it per alert, and SQLite spends more on a join than on both reads.)
-func (tx *Tx) LatestAlert(ctx context.Context, fingerprint string) (AlertRef, error) {
-	// A fingerprint is on one or a few incidents: reading them all and
-	// keeping the newest is three times cheaper than ORDER BY ... LIMIT 1.
-	rows, err := tx.query(ctx, `SELECT alert_id, incident_id, status, count FROM alert_state WHERE fingerprint = ?`, fingerprint)
-	if err != nil {
-		return AlertRef{}, err
-	}
-	defer rows.Close()
-	var best AlertRef
-	for rows.Next() {
-		var a AlertRef
-		if err := rows.Scan(&a.ID, &a.IncidentID, &a.Status, &a.Count); err != nil {
-			return AlertRef{}, err
-		}
-		if a.IncidentID > best.IncidentID {
-			best = a
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return AlertRef{}, err
-	}
-	if best.ID == 0 {
-		return AlertRef{}, ErrNotFound
-	}
-	err = tx.queryRow(ctx, `SELECT status, severity FROM incidents WHERE id = ?`, best.IncidentID).Scan(&best.IncidentStatus, &best.IncidentSeverity)
-	if err != nil {
-		return AlertRef{}, fmt.Errorf("incident of alert %d: %w", best.ID, err)
-	}
-	return best, nil
-}
-
 // OpenIncidentInGroup returns the newest incident that is not closed, holds
 // group key, and received an alert at or after since.
 func (tx *Tx) OpenIncidentInGroup(ctx context.Context, groupKey string, since time.Time) (Incident, error) {
@@ -128,28 +93,17 @@ func (tx *Tx) InsertAlert(ctx context.Context, a Alert) (int64, error) {
 	return id, nil
 }
 
-// RepeatAlert records n more sightings of an attached alert, the last at at.
-func (tx *Tx) RepeatAlert(ctx context.Context, id int64, status string, at time.Time, n int) error {
+// RepeatAlert records one more sighting of an attached alert, at at; see
+// RepeatFiring for many firing alerts at once.
+func (tx *Tx) RepeatAlert(ctx context.Context, id int64, status string, at time.Time) error {
 	resolved := sql.NullInt64{}
 	if status == "resolved" {
 		resolved = nullTime(at)
 	}
-	_, err := tx.exec(ctx, `UPDATE alert_state SET count = count + ?, last_seen = ?, status = ?, resolved_at = ?
-		WHERE alert_id = ?`, n, nanos(at), status, resolved, id)
+	_, err := tx.exec(ctx, `UPDATE alert_state SET count = count + 1, last_seen = ?, status = ?, resolved_at = ?
+		WHERE alert_id = ?`, nanos(at), status, resolved, id)
 	if err != nil {
 		return fmt.Errorf("repeat alert %d: %w", id, err)
-	}
-	return nil
-}
-
-// AddIncidentAlerts counts n more alerts on an incident. It increments in
-// SQL rather than writing a whole row, so it is right whatever else the
-// transaction changed on the incident.
-func (tx *Tx) AddIncidentAlerts(ctx context.Context, id int64, n int, at time.Time) error {
-	_, err := tx.exec(ctx, `UPDATE incidents SET alert_count = alert_count + ?, last_alert_at = ?, updated_at = ? WHERE id = ?`,
-		n, nanos(at), nanos(at), id)
-	if err != nil {
-		return fmt.Errorf("count alerts of incident %d: %w", id, err)
 	}
 	return nil
 }
@@ -201,39 +155,6 @@ func noticeOf(ctx context.Context, q querier, platform string, incidentID int64)
 	return n, err
 }
 
-// Notices returns the alert-notice state of an incident's rooms on the
-// platforms, in one read: intake checks every platform's room per alert.
-func (tx *Tx) Notices(ctx context.Context, incidentID int64, platforms []string) (map[string]Notice, error) {
-	if len(platforms) == 0 {
-		return map[string]Notice{}, nil
-	}
-	// Naming the platforms lets SQLite use the (platform, incident_id) key
-	// instead of scanning every room's row.
-	args := make([]any, 0, len(platforms)+1)
-	for _, p := range platforms {
-		args = append(args, p)
-	}
-	args = append(args, incidentID)
-	rows, err := tx.query(ctx, `SELECT platform, noticed, notice_at, pending FROM alert_notices
-		WHERE platform IN (?`+strings.Repeat(", ?", len(platforms)-1)+`) AND incident_id = ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read alert notices: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]Notice{}
-	for rows.Next() {
-		var p string
-		var n Notice
-		var at sql.NullInt64
-		if err := rows.Scan(&p, &n.Noticed, &at, &n.Pending); err != nil {
-			return nil, fmt.Errorf("read alert notices: %w", err)
-		}
-		n.At = fromNull(at)
-		out[p] = n
-	}
-	return out, rows.Err()
-}
-
 // SaveNotice stores the alert-notice state of an incident's room on a platform.
 func (tx *Tx) SaveNotice(ctx context.Context, platform string, incidentID int64, n Notice) error {
 	_, err := tx.exec(ctx, `INSERT INTO alert_notices(platform, incident_id, noticed, notice_at, pending)
@@ -253,9 +174,14 @@ const chunk = 256
 // placeholders returns "?, ?, …" for n values.
 func placeholders(n int) string { return "?" + strings.Repeat(", ?", n-1) }
 
-// LatestAlerts is LatestAlert for many fingerprints at once, in as few
-// reads as the list allows: alert intake looks up a whole batch before it
-// writes. Fingerprints with no alert are absent from the map.
+// LatestAlerts finds, for each fingerprint, the alert on the newest
+// incident that holds it, in as few reads as the list allows: alert intake
+// looks up a whole batch before it writes. Fingerprints with no alert are
+// absent from the map. Callers check the incident's status: only an open
+// one takes repeats. (Indexed single-table reads and no join, SQLite
+// spending more on a join than on both reads; and a fingerprint is on one
+// or a few incidents, so reading them all and keeping the newest is
+// cheaper than ORDER BY ... LIMIT 1.)
 func (tx *Tx) LatestAlerts(ctx context.Context, fingerprints []string) (map[string]AlertRef, error) {
 	out := make(map[string]AlertRef, len(fingerprints))
 	incidents := map[int64][]string{}
@@ -337,8 +263,9 @@ func (tx *Tx) RepeatFiring(ctx context.Context, counts []Count, at time.Time) er
 		last_seen = ?, status = 'firing', resolved_at = NULL WHERE alert_id IN (%s)`)
 }
 
-// AddIncidentsAlerts counts more alerts on many incidents at once; see
-// AddIncidentAlerts.
+// AddIncidentsAlerts counts more alerts on many incidents at once. It
+// increments in SQL rather than writing whole rows, so it is right whatever
+// else the transaction changed on the incidents.
 func (tx *Tx) AddIncidentsAlerts(ctx context.Context, counts []Count, at time.Time) error {
 	return tx.addCounts(ctx, counts, at, 2, `UPDATE incidents SET alert_count = alert_count + CASE id %s END,
 		last_alert_at = ?, updated_at = ? WHERE id IN (%s)`)

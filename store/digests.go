@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -22,7 +21,7 @@ func inList(col string, vals []string, args *[]any) string {
 	for _, v := range vals {
 		*args = append(*args, v)
 	}
-	return col + " IN (?" + strings.Repeat(", ?", len(vals)-1) + ")"
+	return col + " IN (" + placeholders(len(vals)) + ")"
 }
 
 // FilteredIncidents returns incidents in the given statuses and severities

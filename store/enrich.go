@@ -153,44 +153,6 @@ func (tx *Tx) SaveEnrichResult(ctx context.Context, r EnrichResult) error {
 	return nil
 }
 
-// EnrichResults lists the answers of one job in the order they arrived;
-// with job 0, every answer about the incident.
-func (tx *Tx) EnrichResults(ctx context.Context, incidentID, jobID int64) ([]EnrichResult, error) {
-	return enrichResults(ctx, tx.query, incidentID, jobID)
-}
-
-// EnrichResults lists the answers of one job in the order they arrived;
-// with job 0, every answer about the incident.
-func (db *DB) EnrichResults(ctx context.Context, incidentID, jobID int64) ([]EnrichResult, error) {
-	return enrichResults(ctx, db.query, incidentID, jobID)
-}
-
-func enrichResults(ctx context.Context, query func(context.Context, string, ...any) (*sql.Rows, error), incidentID, jobID int64) ([]EnrichResult, error) {
-	q := `SELECT id, job_id, incident_id, type, value, source, result, at FROM enrich_results WHERE incident_id = ?`
-	args := []any{incidentID}
-	if jobID != 0 {
-		q += ` AND job_id = ?`
-		args = append(args, jobID)
-	}
-	rows, err := query(ctx, q+` ORDER BY id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("enrichment results: %w", err)
-	}
-	defer rows.Close()
-	var out []EnrichResult
-	for rows.Next() {
-		var r EnrichResult
-		var res string
-		var at int64
-		if err := rows.Scan(&r.ID, &r.JobID, &r.IncidentID, &r.Type, &r.Value, &r.Source, &res, &at); err != nil {
-			return nil, fmt.Errorf("enrichment results: %w", err)
-		}
-		r.Result, r.At = json.RawMessage(res), fromNanos(at)
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
 // CachedResult returns a cached answer that has not expired.
 func (db *DB) CachedResult(ctx context.Context, source, typ, value string, now time.Time) (json.RawMessage, bool, error) {
 	var res string

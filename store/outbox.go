@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -236,7 +235,7 @@ func (tx *Tx) RequeueDead(ctx context.Context, ids []int64, now time.Time) (int6
 	q := `UPDATE outbox SET state = 'pending', attempts = 0, inflight = 0, next_at = ?, done_at = NULL WHERE state = 'dead'`
 	args := []any{nanos(now)}
 	if len(ids) > 0 {
-		q += ` AND id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
+		q += ` AND id IN (` + placeholders(len(ids)) + `)`
 		for _, id := range ids {
 			args = append(args, id)
 		}

@@ -210,6 +210,7 @@ func (db *DB) commit(batch []*writeReq) {
 	}
 }
 
+// runAlone runs one caller's function; a panic becomes its error.
 func runAlone(tx *sql.Tx, req *writeReq) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -222,27 +223,21 @@ func runAlone(tx *sql.Tx, req *writeReq) (err error) {
 	return req.fn(&Tx{tx: tx})
 }
 
+// runSavepoint runs one caller's function of a shared transaction inside a
+// savepoint, so that its error rolls back only its own changes.
 func runSavepoint(tx *sql.Tx, req *writeReq) (err error) {
 	if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("write panicked: %v", p)
+	if err = runAlone(tx, req); err != nil {
+		if _, rbErr := tx.Exec(`ROLLBACK TO w`); rbErr != nil {
+			err = errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rbErr))
 		}
-		if err != nil {
-			if _, rbErr := tx.Exec(`ROLLBACK TO w`); rbErr != nil {
-				err = errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rbErr))
-			}
-		}
-		if _, relErr := tx.Exec(`RELEASE w`); relErr != nil && err == nil {
-			err = fmt.Errorf("release savepoint: %w", relErr)
-		}
-	}()
-	if err := req.ctx.Err(); err != nil {
-		return err
 	}
-	return req.fn(&Tx{tx: tx})
+	if _, relErr := tx.Exec(`RELEASE w`); relErr != nil && err == nil {
+		err = fmt.Errorf("release savepoint: %w", relErr)
+	}
+	return err
 }
 
 // Tx is one caller's share of a write transaction.

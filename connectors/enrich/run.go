@@ -63,11 +63,17 @@ func (e *Enricher) Sources() []string {
 	return names
 }
 
+// with returns the configured sources followed by extra, leaving the
+// configured slice as it is.
+func (e *Enricher) with(extra []Configured) []Configured {
+	return append(e.sources[:len(e.sources):len(e.sources)], extra...)
+}
+
 // Pending counts the lookups Run would make for inds (with extra sources):
 // one per indicator and source that supports it.
 func (e *Enricher) Pending(inds []ioc.Indicator, extra ...Configured) int {
 	n := 0
-	for _, c := range append(e.sources[:len(e.sources):len(e.sources)], extra...) {
+	for _, c := range e.with(extra) {
 		for _, ind := range inds {
 			if c.Source.Supports(ind) {
 				n++
@@ -86,7 +92,7 @@ func (e *Enricher) Pending(inds []ioc.Indicator, extra ...Configured) int {
 func (e *Enricher) Run(ctx context.Context, inds []ioc.Indicator, each func(ioc.Indicator, Result), extra ...Configured) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, c := range append(e.sources[:len(e.sources):len(e.sources)], extra...) {
+	for _, c := range e.with(extra) {
 		for _, ind := range inds {
 			if !c.Source.Supports(ind) {
 				continue
