@@ -2,6 +2,7 @@ package digests
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,7 +33,7 @@ func FromConfig(cfg *config.Config, platforms []string) ([]Job, Reminders, error
 	}
 	r := Reminders{
 		QuietAfter: cfg.Reminders.QuietAfter.Std(), UnassignedAfter: cfg.Reminders.UnassignedAfter.Std(),
-		Repeat: cfg.Reminders.Repeat.Std(), Leads: append(cfg.Roles["lead"], cfg.Roles["leads"]...),
+		Repeat: cfg.Reminders.Repeat.Std(), Leads: slices.Concat(cfg.Roles["lead"], cfg.Roles["leads"]),
 	}
 	return jobs, r, nil
 }

@@ -59,19 +59,6 @@ func NewScheduler(svc *bot.Service, jobs []Job, r Reminders, log *slog.Logger) *
 	return &Scheduler{svc: svc, db: svc.DB(), jobs: jobs, reminders: r, log: log.With("component", "digests")}
 }
 
-// Jobs returns the configured digests.
-func (s *Scheduler) Jobs() []Job { return s.jobs }
-
-// Job finds a digest by name.
-func (s *Scheduler) Job(name string) (Job, bool) {
-	for _, j := range s.jobs {
-		if j.Name == name {
-			return j, true
-		}
-	}
-	return Job{}, false
-}
-
 // maxCatchUp bounds the ticks walked to find the latest one that is due,
 // for a frequent schedule after a long downtime.
 const maxCatchUp = 1 << 20

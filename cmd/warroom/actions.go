@@ -3,8 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 
 	"github.com/warroom-bot/warroom/config"
 	"github.com/warroom-bot/warroom/connectors"
@@ -26,34 +27,18 @@ import (
 // validation instead of failing mid-incident.
 var responders = map[string]func(cc config.ConnectorConfig, hc *http.Client) ([]connectors.Action, error){
 	"crowdstrike": func(cc config.ConnectorConfig, hc *http.Client) ([]connectors.Action, error) {
-		c, err := crowdstrike.New(crowdstrike.Config{ClientID: cc.ClientID, ClientSecret: cc.ClientSecret.Reveal(), APIURL: cc.APIURL, HTTP: hc})
-		if err != nil {
-			return nil, err
-		}
-		return c.Actions(), nil
+		return actionsOf(crowdstrike.New(crowdstrike.Config{ClientID: cc.ClientID, ClientSecret: cc.ClientSecret.Reveal(), APIURL: cc.APIURL, HTTP: hc}))
 	},
 	"defender": func(cc config.ConnectorConfig, hc *http.Client) ([]connectors.Action, error) {
-		c, err := defender.New(defender.Config{TenantID: cc.Options["tenant_id"], ClientID: cc.ClientID,
-			ClientSecret: cc.ClientSecret.Reveal(), APIURL: cc.APIURL, LoginURL: cc.Options["login_url"], HTTP: hc})
-		if err != nil {
-			return nil, err
-		}
-		return c.Actions(), nil
+		return actionsOf(defender.New(defender.Config{TenantID: cc.Options["tenant_id"], ClientID: cc.ClientID,
+			ClientSecret: cc.ClientSecret.Reveal(), APIURL: cc.APIURL, LoginURL: cc.Options["login_url"], HTTP: hc}))
 	},
 	"okta": func(cc config.ConnectorConfig, hc *http.Client) ([]connectors.Action, error) {
-		c, err := okta.New(okta.Config{OrgURL: cc.APIURL, Token: cc.APIKey.Reveal(), HTTP: hc})
-		if err != nil {
-			return nil, err
-		}
-		return c.Actions(), nil
+		return actionsOf(okta.New(okta.Config{OrgURL: cc.APIURL, Token: cc.APIKey.Reveal(), HTTP: hc}))
 	},
 	"opnsense": func(cc config.ConnectorConfig, hc *http.Client) ([]connectors.Action, error) {
-		c, err := opnsense.New(opnsense.Config{URL: cc.APIURL, Key: cc.APIKey.Reveal(), Secret: cc.APISecret.Reveal(),
-			Alias: cc.Options["alias"], HTTP: hc})
-		if err != nil {
-			return nil, err
-		}
-		return c.Actions(), nil
+		return actionsOf(opnsense.New(opnsense.Config{URL: cc.APIURL, Key: cc.APIKey.Reveal(), Secret: cc.APISecret.Reveal(),
+			Alias: cc.Options["alias"], HTTP: hc}))
 	},
 	"jira": func(cc config.ConnectorConfig, hc *http.Client) ([]connectors.Action, error) {
 		jc := jira.Config{BaseURL: cc.APIURL, Email: cc.Options["email"], Project: cc.Options["project"],
@@ -63,26 +48,22 @@ var responders = map[string]func(cc config.ConnectorConfig, hc *http.Client) ([]
 		} else {
 			jc.PAT = cc.APIKey.Reveal() // Jira Server / Data Center: personal access token
 		}
-		c, err := jira.New(jc)
-		if err != nil {
-			return nil, err
-		}
-		return c.Actions(), nil
+		return actionsOf(jira.New(jc))
 	},
 	"thehive": func(cc config.ConnectorConfig, hc *http.Client) ([]connectors.Action, error) {
-		c, err := thehive.New(thehive.Config{URL: cc.APIURL, APIKey: cc.APIKey.Reveal(), HTTP: hc})
-		if err != nil {
-			return nil, err
-		}
-		return c.Actions(), nil
+		return actionsOf(thehive.New(thehive.Config{URL: cc.APIURL, APIKey: cc.APIKey.Reveal(), HTTP: hc}))
 	},
 	"pagerduty": func(cc config.ConnectorConfig, hc *http.Client) ([]connectors.Action, error) {
-		c, err := pagerduty.New(pagerduty.Config{RoutingKey: cc.APIKey.Reveal(), EventsURL: cc.APIURL, HTTP: hc})
-		if err != nil {
-			return nil, err
-		}
-		return c.Actions(), nil
+		return actionsOf(pagerduty.New(pagerduty.Config{RoutingKey: cc.APIKey.Reveal(), EventsURL: cc.APIURL, HTTP: hc}))
 	},
+}
+
+// actionsOf lists the actions of a response connector its New built.
+func actionsOf[C interface{ Actions() []connectors.Action }](c C, err error) ([]connectors.Action, error) {
+	if err != nil {
+		return nil, err
+	}
+	return c.Actions(), nil
 }
 
 // actionRegistry is the one place where connector actions are registered:
@@ -92,26 +73,35 @@ func actionRegistry(cfg *config.Config) (*connectors.Registry, error) {
 	r.Register(httpreq.New(httpreq.Options{}))
 	r.Register(execrun.New(cfg.Exec.Allow))
 	r.Register(wait.New(nil))
-	names := make([]string, 0, len(cfg.Connectors))
-	for name := range cfg.Connectors {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	err := buildEnabled(cfg, responders, func(_ string, _ config.ConnectorConfig, actions []connectors.Action) error {
+		for _, a := range actions {
+			r.Register(a)
+		}
+		return nil
+	})
+	return r, err
+}
+
+// buildEnabled builds, in name order, every enabled connector of cfg that
+// builders knows, and hands each to use. Every failure is reported, each
+// under its connector's name, not just the first.
+func buildEnabled[T any](cfg *config.Config, builders map[string]func(config.ConnectorConfig, *http.Client) (T, error),
+	use func(name string, cc config.ConnectorConfig, built T) error) error {
 	var problems []error
-	for _, name := range names {
-		build, ok := responders[name]
+	for _, name := range slices.Sorted(maps.Keys(cfg.Connectors)) {
+		build, ok := builders[name]
 		cc := cfg.Connectors[name]
 		if !ok || !cc.Enabled {
 			continue
 		}
-		actions, err := build(cc, &http.Client{})
+		built, err := build(cc, &http.Client{})
 		if err != nil {
 			problems = append(problems, fmt.Errorf("connectors.%s: %w", name, err))
 			continue
 		}
-		for _, a := range actions {
-			r.Register(a)
+		if err := use(name, cc, built); err != nil {
+			problems = append(problems, err)
 		}
 	}
-	return r, errors.Join(problems...)
+	return errors.Join(problems...)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -30,15 +29,15 @@ func TestMain(m *testing.M) {
 type child struct {
 	cmd  *exec.Cmd
 	base string
-	logs *bytes.Buffer
+	logs *logBuffer
 }
 
 func startChild(t *testing.T, cfgPath, addr string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "serve", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), "WARROOM_AS_BINARY=1")
-	logs := &bytes.Buffer{}
-	cmd.Stderr = &syncWriter{w: logs}
+	logs := &logBuffer{}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -29,7 +26,6 @@ import (
 	"github.com/warroom-bot/warroom/connectors/rdap"
 	"github.com/warroom-bot/warroom/connectors/virustotal"
 	"github.com/warroom-bot/warroom/enrichment"
-	"github.com/warroom-bot/warroom/store"
 )
 
 // sourceDefaults are the published limits of the free tiers, applied when
@@ -78,24 +74,8 @@ var sourceBuilders = map[string]func(cc config.ConnectorConfig, hc *http.Client)
 // enrichSources builds every enabled enrichment source in the config, in
 // name order, with its timeout, rate limit, cache lifetime and TLP level.
 func enrichSources(cfg *config.Config) ([]enrich.Configured, error) {
-	names := make([]string, 0, len(cfg.Connectors))
-	for name := range cfg.Connectors {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 	var out []enrich.Configured
-	var problems []error
-	for _, name := range names {
-		cc := cfg.Connectors[name]
-		build, ok := sourceBuilders[name]
-		if !ok || !cc.Enabled {
-			continue
-		}
-		src, err := build(cc, &http.Client{})
-		if err != nil {
-			problems = append(problems, fmt.Errorf("connectors.%s: %w", name, err))
-			continue
-		}
+	err := buildEnabled(cfg, sourceBuilders, func(name string, cc config.ConnectorConfig, src enrich.Source) error {
 		c := enrich.Configured{Source: src, Timeout: cc.Timeout.Std(), TTL: cc.CacheTTL.Std(), TLP: cc.TLP}
 		limit := cc.RateLimit
 		if limit == "" {
@@ -104,14 +84,14 @@ func enrichSources(cfg *config.Config) ([]enrich.Configured, error) {
 		if limit != "" {
 			r, err := config.ParseRate(limit)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("connectors.%s.rate_limit: %w", name, err))
-				continue
+				return fmt.Errorf("connectors.%s.rate_limit: %w", name, err)
 			}
 			c.Limit = rate.NewLimiter(rate.Every(r.Interval()), min(r.N, 10))
 		}
 		out = append(out, c)
-	}
-	return out, errors.Join(problems...)
+		return nil
+	})
+	return out, err
 }
 
 // newEnrichment builds the worker that enriches every new incident;
@@ -191,15 +171,6 @@ func cmdEnrich(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // enrichTimeout bounds `warroom enrich` as a whole: long enough for a
 // rate-limited key to answer a few indicators, short enough for a shell.
 const enrichTimeout = 2 * time.Minute
-
-// openIfPresent opens the configured database if it exists, and returns
-// nil if not: a shell lookup must not leave an empty database behind.
-func openIfPresent(ctx context.Context, cfg *config.Config) (*store.DB, error) {
-	if _, err := os.Stat(cfg.Database); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	return store.Open(ctx, cfg.Database, store.WithSync(cfg.DatabaseSync))
-}
 
 type sourceJSON struct {
 	Source  string        `json:"source"`

@@ -224,19 +224,12 @@ incidents:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	a, err := newApp(context.Background(), cfg, newLogger(&syncWriter{w: &logs}, "debug"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.serve(ctx, ln) }()
-	base := "http://" + ln.Addr().String()
+	s := serveApp(t, cfg, ln, "debug")
+	base, logs := s.base, s.logs
 
 	form := url.Values{"command": {"/incident"}, "text": {"new Ransomware on FS01 --sev critical"}, "user_id": {"UANALYST"},
 		"channel_id": {"CGENERAL"}, "response_url": {fake.NewResponseURL()}}
@@ -272,8 +265,7 @@ incidents:
 		t.Errorf("readyz = %d with Slack authenticated", res.StatusCode)
 	}
 
-	cancel()
-	if err := <-done; err != nil {
+	if err := s.stop(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
 	if strings.Contains(logs.String(), fake.BotToken()) || strings.Contains(logs.String(), "s3cret") {
@@ -343,16 +335,9 @@ func TestAlertsReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(context.Background(), cfg, newLogger(io.Discard, "error"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.serve(ctx, ln) }()
+	s := serveApp(t, cfg, ln, "error")
 	out, _, err = runCLI(t, "alerts", "replay", "../../examples/alerts/alertmanager.json", "--source", "alertmanager", "--config", cfgPath)
-	cancel()
-	<-done
+	s.stop()
 	if err != nil || !strings.Contains(out, "server answered 202") {
 		t.Fatalf("replay: %v\n%s", err, out)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/warroom-bot/warroom/config"
+	"github.com/warroom-bot/warroom/connectors"
 	"github.com/warroom-bot/warroom/playbooks"
 )
 
@@ -21,14 +22,16 @@ func playbookVars(cfg *config.Config) map[string]string {
 	return vars
 }
 
-// loadPlaybooks loads the playbook directory; any problem stops the start,
-// with every problem listed as file:line:col.
-func loadPlaybooks(cfg *config.Config) (*playbooks.Set, error) {
-	reg, err := actionRegistry(cfg)
-	if err != nil {
-		return nil, err
-	}
-	set, diags := playbooks.Load(cfg.Playbooks, playbooks.Options{Spec: playbooks.RegistrySpec(reg), Names: reg.Names, Env: cfg.PlaybookEnv})
+// playbookOptions checks playbooks against the actions in reg and the
+// variables the config lets them read.
+func playbookOptions(cfg *config.Config, reg *connectors.Registry) playbooks.Options {
+	return playbooks.Options{Spec: playbooks.RegistrySpec(reg), Names: reg.Names, Env: cfg.PlaybookEnv}
+}
+
+// loadPlaybooks loads the playbook directory against the actions in reg;
+// any problem stops the start, with every problem listed as file:line:col.
+func loadPlaybooks(cfg *config.Config, reg *connectors.Registry) (*playbooks.Set, error) {
+	set, diags := playbooks.Load(cfg.Playbooks, playbookOptions(cfg, reg))
 	if len(diags) > 0 {
 		return nil, fmt.Errorf("playbooks in %s are invalid:\n%w", cfg.Playbooks, diags.Err())
 	}
@@ -56,7 +59,7 @@ func cmdPlaybook(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	opts := playbooks.Options{Spec: playbooks.RegistrySpec(reg), Names: reg.Names, Env: cfg.PlaybookEnv}
+	opts := playbookOptions(cfg, reg)
 	var all []*playbooks.Playbook
 	var diags playbooks.Diagnostics
 	for _, p := range paths {

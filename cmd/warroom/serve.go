@@ -91,7 +91,7 @@ type app struct {
 
 // newApp wires warroom from its config. It opens the database (applying
 // migrations) but starts nothing; serve does.
-func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app, err error) {
 	for _, v := range cfg.UnsetVars() {
 		log.Warn("config names an environment variable that is not set; it expands to empty", "var", v)
 	}
@@ -99,9 +99,13 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
 	a := &app{cfg: cfg, log: log, db: db}
 	if a.web, err = newWeb(ctx, cfg, db, log); err != nil {
-		db.Close()
 		return nil, err
 	}
 
@@ -117,7 +121,6 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	}
 	if cfg.DiscordEnabled() {
 		if a.discord, err = newDiscord(cfg, routerRef{a}, log); err != nil {
-			db.Close()
 			return nil, err
 		}
 		platforms = append(platforms, a.discord)
@@ -167,14 +170,12 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		}}
 	a.router = commands.NewRouter(a.svc, perms, log)
 	if cfg.Playbooks != "" {
-		set, err := loadPlaybooks(cfg)
-		if err != nil {
-			db.Close()
-			return nil, err
-		}
 		actions, err := actionRegistry(cfg)
 		if err != nil {
-			db.Close()
+			return nil, err
+		}
+		set, err := loadPlaybooks(cfg, actions)
+		if err != nil {
 			return nil, err
 		}
 		fourEyes := cfg.FourEyes()
@@ -191,14 +192,12 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		return a.router.PlaybookButtons(id, ind)
 	}, log)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	a.router.UseEnrichment(a.enrich)
 
 	jobs, reminders, err := digests.FromConfig(cfg, names)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	if len(jobs) > 0 || reminders.QuietAfter > 0 || reminders.UnassignedAfter > 0 {
@@ -225,12 +224,10 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	}
 	in, err := newIntake(cfg, a.svc, log)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	in.Routes(mux)
 	if err := a.web.mount(a, mux); err != nil {
-		db.Close()
 		return nil, err
 	}
 	a.api(mux)

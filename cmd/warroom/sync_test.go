@@ -1,18 +1,25 @@
 package main
 
 import (
-	"io"
+	"bytes"
 	"sync"
 )
 
-// syncWriter lets several goroutines log into one buffer.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+// logBuffer collects log lines that several goroutines write, and may be
+// read while they still do.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -144,7 +143,6 @@ func loadDemo(ctx context.Context, a *app, dir string) error {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	total := 0
 	for _, e := range entries {
 		source := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))

@@ -104,47 +104,44 @@ type started struct {
 	*app
 	base string
 	logs *logBuffer
+	// stop ends serve and returns its error; the test's end calls it too.
+	stop func() error
 }
 
-// logBuffer collects a server's log lines for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
+// startApp runs the app wired from cfg on a loopback port until the test
+// ends, logging at info.
 func startApp(t *testing.T, cfg *config.Config) *started {
 	t.Helper()
-	logs := &logBuffer{}
-	a, err := newApp(context.Background(), cfg, newLogger(logs, "info"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return serveApp(t, cfg, ln, "info")
+}
+
+// serveApp runs the app wired from cfg on ln, logging at level, until the
+// test ends or stop is called; serve's error fails the test.
+func serveApp(t *testing.T, cfg *config.Config, ln net.Listener, level string) *started {
+	t.Helper()
+	logs := &logBuffer{}
+	a, err := newApp(context.Background(), cfg, newLogger(logs, level))
 	if err != nil {
+		ln.Close()
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.serve(ctx, ln) }()
-	t.Cleanup(func() {
+	stop := sync.OnceValue(func() error {
 		cancel()
-		if err := <-done; err != nil {
+		return <-done
+	})
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &started{app: a, base: "http://" + ln.Addr().String(), logs: logs}
+	return &started{app: a, base: "http://" + ln.Addr().String(), logs: logs, stop: stop}
 }
 
 // eventually waits for cond, which the running server makes true in the
