@@ -157,6 +157,9 @@ func (r *Router) playbookStatus(ctx context.Context, req bot.Request, words []st
 		if !ok {
 			return bot.Reply{}, &UsageError{Problem: fmt.Sprintf("%q is not an incident id", words[0]), Usage: playbookUsage}
 		}
+		if err := r.mayReach(ctx, req, n); err != nil {
+			return bot.Reply{}, err
+		}
 		id = n
 	} else {
 		n, ok, err := r.svc.IncidentOfChannel(ctx, req.Platform, req.Channel)

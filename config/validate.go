@@ -449,7 +449,7 @@ func (v *validator) connectors() {
 				v.errf(index(p+".files", i), "empty path")
 			}
 		}
-		switch strings.ToLower(cc.TLP) {
+		switch strings.TrimPrefix(strings.ToLower(cc.TLP), "tlp:") {
 		case "", "clear", "white", "green", "amber", "amber+strict", "red":
 		default:
 			v.errf(p+".tlp", "unknown TLP level %q: use clear, green, amber, amber+strict or red", cc.TLP)

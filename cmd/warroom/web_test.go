@@ -604,8 +604,10 @@ func TestPrivateIncidentsInTheWebRoom(t *testing.T) {
 			t.Errorf("%s for an analyst: %d", path, status)
 		}
 	}
-	_, reply := carl.api("POST", "/api/commands", `{"text": "/incident timeline INC-1"}`, true)
-	if !strings.Contains(reply, "INC-1 does not exist") {
-		t.Errorf("an analyst naming the private incident in a command: %s", reply)
+	for _, cmd := range []string{"/incident timeline INC-1", "/playbook status INC-1"} {
+		_, reply := carl.api("POST", "/api/commands", `{"text": "`+cmd+`"}`, true)
+		if !strings.Contains(reply, "INC-1 does not exist") {
+			t.Errorf("an analyst naming the private incident in %s: %s", cmd, reply)
+		}
 	}
 }
