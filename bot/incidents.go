@@ -78,15 +78,11 @@ type Options struct {
 	// GroupWindow is how long after its last alert an incident still takes
 	// new alerts of its group (default 10m).
 	GroupWindow time.Duration
-	// OnAlertIncident, if set, is called inside the transaction that opens
-	// an incident from an alert; the events it returns are recorded in that
-	// same transaction. The playbook engine queues its alert-triggered runs
-	// here, so a crash after the 202 cannot lose them.
-	OnAlertIncident func(ctx context.Context, tx *store.Tx, in Incident, a Alert) ([]Event, error)
 	// OnOpen, if set, is called inside the transaction that opens any
 	// incident, with the alert that opened it (nil when a person did); the
 	// events it returns are recorded in that transaction. Enrichment queues
-	// its lookups here, so no incident misses them.
+	// its lookups and the playbook engine its alert-triggered runs here, so
+	// a crash after the 202 cannot lose them.
 	OnOpen func(ctx context.Context, tx *store.Tx, in Incident, a *Alert) ([]Event, error)
 	Clock  Clock
 	Logger *slog.Logger

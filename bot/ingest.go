@@ -378,15 +378,6 @@ func (s *Service) openFromAlert(ctx context.Context, tx *store.Tx, now time.Time
 	if err := s.onOpen(ctx, tx, now, in, &a); err != nil {
 		return Incident{}, err
 	}
-	if s.opts.OnAlertIncident != nil {
-		events, err := s.opts.OnAlertIncident(ctx, tx, in, a)
-		if err != nil {
-			return Incident{}, err
-		}
-		if err := s.recordEvents(ctx, tx, now, events); err != nil {
-			return Incident{}, err
-		}
-	}
 	return in, nil
 }
 

@@ -1007,7 +1007,7 @@ func (e *Engine) Plan(ctx context.Context, pb *Playbook, incidentID int64, words
 
 // QueueForAlert queues a run of every playbook whose on.alert matches an
 // alert that opened an incident. It runs inside the transaction that opens
-// the incident (see bot.Options.OnAlertIncident), so the runs are as durable
+// the incident (see bot.Options.OnOpen), so the runs are as durable
 // as the alert; Tick starts them. A playbook whose inputs the alert cannot
 // fill is skipped, and the case log says why.
 func (e *Engine) QueueForAlert(ctx context.Context, tx *store.Tx, in store.Incident, a bot.Alert) ([]bot.Event, error) {

@@ -123,11 +123,11 @@ func (h *harness) start() {
 	h.disp = bot.NewDispatcher(db, []bot.Platform{h.dc}, bot.DispatcherOptions{Clock: h.clock, Unpaced: true, CallTimeout: 2 * time.Second})
 	var engine *playbooks.Engine
 	h.svc = bot.NewService(db, bot.Options{Platforms: []string{"discord"}, Responders: []string{"discord:" + resp1, "slack:U1"}, Clock: h.clock,
-		OnAlertIncident: func(ctx context.Context, tx *store.Tx, in bot.Incident, a bot.Alert) ([]bot.Event, error) {
-			if engine == nil {
+		OnOpen: func(ctx context.Context, tx *store.Tx, in bot.Incident, a *bot.Alert) ([]bot.Event, error) {
+			if engine == nil || a == nil {
 				return nil, nil
 			}
-			return engine.QueueForAlert(ctx, tx, in, a)
+			return engine.QueueForAlert(ctx, tx, in, *a)
 		}})
 	perms := h.perms
 	if perms.Roles != nil {

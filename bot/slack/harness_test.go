@@ -113,16 +113,19 @@ func (h *harness) start() {
 	var enricher *enrichment.Worker
 	h.svc = bot.NewService(db, bot.Options{Platforms: []string{"slack"}, Responders: []string{"URESP1", "slack:URESP2", "discord:42"}, Clock: h.clock,
 		OnOpen: func(ctx context.Context, tx *store.Tx, in bot.Incident, a *bot.Alert) ([]bot.Event, error) {
-			if enricher == nil {
-				return nil, nil
+			var events []bot.Event
+			if enricher != nil {
+				ev, err := enricher.OnOpen(ctx, tx, in, a)
+				if err != nil {
+					return nil, err
+				}
+				events = ev
 			}
-			return enricher.OnOpen(ctx, tx, in, a)
-		},
-		OnAlertIncident: func(ctx context.Context, tx *store.Tx, in bot.Incident, a bot.Alert) ([]bot.Event, error) {
-			if engine == nil {
-				return nil, nil
+			if engine == nil || a == nil {
+				return events, nil
 			}
-			return engine.QueueForAlert(ctx, tx, in, a)
+			runs, err := engine.QueueForAlert(ctx, tx, in, *a)
+			return append(events, runs...), err
 		}})
 	if h.perms.Roles != nil {
 		h.perms.Groups = func(ctx context.Context, platform, group string) ([]string, error) {

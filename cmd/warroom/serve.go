@@ -152,13 +152,12 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *app, 
 		Private: cfg.Incidents.Private, Logger: log, Notify: a.notify,
 		GroupWindow: cfg.Alerts.GroupWindow.Std(),
 		OnOpen: func(ctx context.Context, tx *store.Tx, in bot.Incident, al *bot.Alert) ([]bot.Event, error) {
-			return a.enrich.OnOpen(ctx, tx, in, al)
-		},
-		OnAlertIncident: func(ctx context.Context, tx *store.Tx, in bot.Incident, al bot.Alert) ([]bot.Event, error) {
-			if a.engine == nil {
-				return nil, nil
+			events, err := a.enrich.OnOpen(ctx, tx, in, al)
+			if err != nil || al == nil || a.engine == nil {
+				return events, err
 			}
-			return a.engine.QueueForAlert(ctx, tx, in, al)
+			runs, err := a.engine.QueueForAlert(ctx, tx, in, *al)
+			return append(events, runs...), err
 		},
 	})
 	perms := commands.Permissions{Roles: cfg.Roles, Commands: cfg.Commands, HasRole: a.hasRole(),
