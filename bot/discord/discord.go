@@ -98,7 +98,7 @@ type Adapter struct {
 	members    map[string]memberEntry
 	readyErr   error
 	registered bool
-	replays    map[string]time.Time
+	replays    bot.ReplayCache
 
 	// background holds replies still being worked on after an ack.
 	background sync.WaitGroup
@@ -191,7 +191,7 @@ func New(cfg Config) (*Adapter, error) {
 		cfg: cfg, s: s, pubKey: pub, now: time.Now,
 		log:      cfg.Logger.With("platform", "discord"),
 		readyErr: errors.New("not checked yet"),
-		members:  map[string]memberEntry{}, replays: map[string]time.Time{},
+		members:  map[string]memberEntry{}, replays: bot.ReplayCache{Keep: 2 * signatureWindow},
 	}, nil
 }
 

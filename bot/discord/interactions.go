@@ -55,28 +55,10 @@ func (a *Adapter) verify(h http.Header, body []byte) error {
 	if !ed25519.Verify(a.pubKey, msg, sig) {
 		return errors.New("bad signature")
 	}
-	if !a.fresh(string(sig), now) {
+	if !a.replays.Fresh(string(sig), now) {
 		return errors.New("replayed request")
 	}
 	return nil
-}
-
-// fresh records a signature and reports whether it was new.
-func (a *Adapter) fresh(sig string, now time.Time) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.replays) > 10000 {
-		for s, t := range a.replays {
-			if now.Sub(t) > 2*signatureWindow {
-				delete(a.replays, s)
-			}
-		}
-	}
-	if _, dup := a.replays[sig]; dup {
-		return false
-	}
-	a.replays[sig] = now
-	return true
 }
 
 func (a *Adapter) handleInteraction(w http.ResponseWriter, r *http.Request) {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -24,33 +23,6 @@ func (a *Adapter) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /slack/commands", a.handleCommand)
 	mux.HandleFunc("POST /slack/interactions", a.handleInteraction)
 	mux.HandleFunc("POST /slack/events", a.handleEvent)
-}
-
-// replays remembers signatures seen inside Slack's 5-minute window, so a
-// captured request cannot be sent a second time to act twice.
-var replays = &replayCache{seen: map[string]time.Time{}}
-
-type replayCache struct {
-	mu   sync.Mutex
-	seen map[string]time.Time
-}
-
-// fresh records sig and reports whether it was new.
-func (c *replayCache) fresh(sig string, now time.Time) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.seen) > 10000 {
-		for s, t := range c.seen {
-			if now.Sub(t) > 6*time.Minute {
-				delete(c.seen, s)
-			}
-		}
-	}
-	if _, dup := c.seen[sig]; dup {
-		return false
-	}
-	c.seen[sig] = now
-	return true
 }
 
 // verify reads the body and checks Slack's signature (HMAC v0, 5-minute
@@ -72,7 +44,7 @@ func (a *Adapter) verify(w http.ResponseWriter, r *http.Request) ([]byte, bool) 
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return nil, false
 	}
-	if !replays.fresh(r.Header.Get("X-Slack-Signature"), time.Now()) {
+	if !a.replays.Fresh(r.Header.Get("X-Slack-Signature"), time.Now()) {
 		a.log.Warn("rejected replayed Slack request", "path", r.URL.Path, "remote", r.RemoteAddr)
 		http.Error(w, "replayed request", http.StatusUnauthorized)
 		return nil, false

@@ -47,6 +47,8 @@ type Adapter struct {
 	api  *slack.Client
 	http *http.Client
 	log  *slog.Logger
+	// replays holds the signatures seen in Slack's 5-minute window.
+	replays bot.ReplayCache
 
 	mu      sync.Mutex
 	teamURL string // "https://acme.slack.com/", learnt from auth.test
@@ -79,6 +81,7 @@ func New(cfg Config) *Adapter {
 	return &Adapter{
 		cfg: cfg, api: slack.New(cfg.BotToken, opts...), http: cfg.HTTPClient,
 		log: cfg.Logger.With("platform", "slack"), authErr: errors.New("not checked yet"),
+		replays: bot.ReplayCache{Keep: 6 * time.Minute},
 	}
 }
 
