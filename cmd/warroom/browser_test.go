@@ -114,6 +114,18 @@ func TestBrowser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`form.command button`)),
 		)
 	}
+	// click clicks the first element matching sel whose text contains text,
+	// in one step inside the page: live updates swap whole regions, so a
+	// node found by one protocol call may be gone by the next.
+	click := func(c context.Context, what, sel, text string) {
+		t.Helper()
+		waitFor(c, what, fmt.Sprintf(`(() => {
+			const el = [...document.querySelectorAll(%q)].find(e => e.innerText.includes(%q));
+			if (!el) return false;
+			el.click();
+			return true;
+		})()`, sel, text))
+	}
 	contains := func(sel, text string) string {
 		return fmt.Sprintf(`(document.querySelector(%q) || {innerText: ""}).innerText.includes(%q)`, sel, text)
 	}
@@ -128,10 +140,8 @@ func TestBrowser(t *testing.T) {
 	}
 	screenshot(t, aliceCtx, "dashboard.png")
 
-	do(aliceCtx, "open the incident",
-		chromedp.Click(chromedp.Search(`//a[contains(., "Beaconing from host-42")]`)),
-		chromedp.WaitVisible(chromedp.ID("timeline")),
-	)
+	click(aliceCtx, "open the incident", "#incident-list a", "Beaconing from host-42")
+	do(aliceCtx, "the room opens", chromedp.WaitVisible(chromedp.ID("timeline")))
 	waitFor(aliceCtx, "the room's live updates", `document.body.getAttribute("data-live-ready") === "1"`)
 	waitFor(aliceCtx, "the pinned summary", contains("#pinned", "Beaconing from host-42"))
 	command(aliceCtx, "/contain host-42 suspicious beacon")
@@ -139,7 +149,7 @@ func TestBrowser(t *testing.T) {
 	waitFor(aliceCtx, "the approval buttons", contains("#room-approvals", "Approve"))
 
 	acceptConfirms(t, eval, aliceCtx)
-	do(aliceCtx, "alice approves her own request", chromedp.Click(chromedp.CSS(`#room-approvals button.btn.primary`)))
+	click(aliceCtx, "alice approves her own request", "#room-approvals button.btn.primary", "Approve")
 	waitFor(aliceCtx, "the four-eyes refusal", contains("#reply", "four-eyes"))
 	if q := eval(aliceCtx, `window.__asked`); !strings.Contains(q, "Isolate host-42?") {
 		t.Errorf("the confirmation asked %q", q)
@@ -159,7 +169,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#approval-queue button.btn.primary`)),
 	)
 	acceptConfirms(t, eval, bobCtx)
-	do(bobCtx, "bob approves", chromedp.Click(chromedp.CSS(`#approval-queue button.btn.primary`)))
+	click(bobCtx, "bob approves", "#approval-queue button.btn.primary", "Approve")
 	waitFor(bobCtx, "bob's approval", contains("#reply", "Approved: contain goes on."))
 
 	waitFor(aliceCtx, "the approval in alice's timeline", contains("#timeline", "approval.approved"))
