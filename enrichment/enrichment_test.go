@@ -14,10 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/warroom-bot/warroom/bot"
 	"github.com/warroom-bot/warroom/connectors/enrich"
+	"github.com/warroom-bot/warroom/connectors/feeds"
 	"github.com/warroom-bot/warroom/connectors/ioc"
 	"github.com/warroom-bot/warroom/store"
 )
@@ -350,54 +349,6 @@ func TestTimeoutIsShownPerSource(t *testing.T) {
 	}
 }
 
-// TestRateLimitQueues: a source that refuses calls closer together than
-// its limit gets every lookup answered when the limit is configured,
-// because lookups wait for a slot instead of failing.
-func TestRateLimitQueues(t *testing.T) {
-	const gap = 20 * time.Millisecond
-	var mu sync.Mutex
-	var last time.Time
-	strict := &source{name: "virustotal", types: ipTypes, answer: func(context.Context, ioc.Indicator) (enrich.Result, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		now := time.Now()
-		if !last.IsZero() && now.Sub(last) < gap/2 {
-			return enrich.Result{}, errors.New("HTTP 429: quota exceeded")
-		}
-		last = now
-		return enrich.Result{Verdict: enrich.Clean, Score: 0}, nil
-	}}
-	for _, tc := range []struct {
-		name   string
-		limit  *rate.Limiter
-		failed bool
-	}{
-		{"without a limit some calls are refused", nil, true},
-		{"with the limit every call is answered", rate.NewLimiter(rate.Every(gap), 1), false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			mu.Lock()
-			last = time.Time{}
-			mu.Unlock()
-			enr := enrich.New([]enrich.Configured{{Source: strict, Limit: tc.limit}}, nil)
-			var inds []ioc.Indicator
-			for i := 1; i <= 6; i++ {
-				ind, _ := ioc.Classify(fmt.Sprintf("45.155.205.%d", i))
-				inds = append(inds, ind)
-			}
-			failed := false
-			enr.Run(context.Background(), inds, func(_ ioc.Indicator, r enrich.Result) {
-				if r.Error != "" {
-					failed = true
-				}
-			})
-			if failed != tc.failed {
-				t.Errorf("some lookup failed = %v, want %v", failed, tc.failed)
-			}
-		})
-	}
-}
-
 func TestTLP(t *testing.T) {
 	red := &source{name: "misp", types: ipTypes, answer: func(context.Context, ioc.Indicator) (enrich.Result, error) {
 		return enrich.Result{Verdict: enrich.Malicious, Score: 100, Reason: "APT infrastructure", TLP: "tlp:red"}, nil
@@ -548,6 +499,70 @@ func waitFor(t *testing.T, r *room, want string) {
 		case <-r.changed:
 		case <-deadline:
 			t.Fatalf("no enrichment message contains %q; have %+v", want, r.enrichment())
+		}
+	}
+}
+
+// TestEditedFeedIsSeenAtOnce: a feed file edited between two incidents is
+// what the second one is judged by, although answers are cached: local
+// sources are not, so the six-hour cache does not hide the new entry.
+func TestEditedFeedIsSeenAtOnce(t *testing.T) {
+	feed := filepath.Join(t.TempDir(), "c2.txt")
+	if err := os.WriteFile(feed, []byte("# C2 servers\n198.18.0.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := feeds.New(feeds.Config{Files: []string{feed}, CheckEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, []enrich.Configured{{Source: fs}})
+	e.ingest(t, bot.Alert{Title: "Beacon to 45.155.205.233"})
+	e.settle(t)
+	if text := render(e.room.enrichment()[0]); !strings.Contains(text, "— UNKNOWN\nnot known to feeds") {
+		t.Fatalf("first incident:\n%s", text)
+	}
+	if err := os.WriteFile(feed, []byte("# C2 servers\n198.18.0.1\n45.155.205.233\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.ingest(t, bot.Alert{Title: "Beacon to 45.155.205.233 again", Fingerprint: "again"})
+	e.settle(t)
+	if text := render(e.room.enrichment()[1]); !strings.Contains(text, "ipv4 45.155.205.233 — MALICIOUS") || !strings.Contains(text, "feeds: malicious") {
+		t.Errorf("second incident does not see the edited feed:\n%s", text)
+	}
+}
+
+// TestCacheTTL: the SQLite cache answers until the source's TTL runs out,
+// then the source is asked again.
+func TestCacheTTL(t *testing.T) {
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), store.WithSync("normal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	cache := Cache{DB: db, Now: func() time.Time { return now }}
+	intel := &source{name: "intel", types: ipTypes, answer: fixed(enrich.Malicious, 90, "C2")}
+	enr := enrich.New([]enrich.Configured{{Source: intel, TTL: time.Hour}}, cache)
+	ind, _ := ioc.Classify("45.155.205.233")
+	ask := func() enrich.Result {
+		var got enrich.Result
+		enr.Run(context.Background(), []ioc.Indicator{ind}, func(_ ioc.Indicator, r enrich.Result) { got = r })
+		return got
+	}
+	for _, step := range []struct {
+		advance time.Duration
+		cached  bool
+		calls   int64
+	}{
+		{0, false, 1},
+		{59 * time.Minute, true, 1},
+		{2 * time.Minute, false, 2}, // 61 minutes after the first answer
+		{time.Minute, true, 2},
+	} {
+		now = now.Add(step.advance)
+		r := ask()
+		if r.Cached != step.cached || intel.calls.Load() != step.calls || r.Verdict != enrich.Malicious || r.Reason != "C2" {
+			t.Errorf("at %s: %+v after %d calls; want cached=%v after %d", now.Format(time.TimeOnly), r, intel.calls.Load(), step.cached, step.calls)
 		}
 	}
 }

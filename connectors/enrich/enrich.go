@@ -60,7 +60,8 @@ type Result struct {
 	Facts []Fact `json:"facts,omitempty"`
 	// TLP is the sharing level of this result: "red" stays off chat,
 	// "amber" goes to private rooms only. Sources set it per result when the
-	// data says so (a MISP tag); otherwise the source's configured level applies.
+	// data says so (a MISP tag); the stricter of that and the source's
+	// configured level applies.
 	TLP string `json:"tlp,omitempty"`
 	// Error is why the source could not answer ("timeout", "HTTP 401:
 	// authentication failed"); Verdict is Unknown then.
@@ -99,4 +100,20 @@ type Source interface {
 	// for failures (timeouts, authentication, 5xx, malformed answers) and
 	// must never contain an API key.
 	Lookup(ctx context.Context, ind ioc.Indicator) (Result, error)
+}
+
+// Offline is implemented by sources that answer from data held in memory,
+// such as feed files and the asset list. Their answers are not cached
+// unless the source's TTL is configured: a lookup costs less than the
+// cache write, and a file reloaded after an edit must be seen by the next
+// lookup, not hours later.
+type Offline interface {
+	Source
+	// Offline reports whether the source answers without a network call.
+	Offline() bool
+}
+
+func isOffline(s Source) bool {
+	o, ok := s.(Offline)
+	return ok && o.Offline()
 }

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/warroom-bot/warroom/connectors/ioc"
 )
 
@@ -21,13 +19,14 @@ type Configured struct {
 	Timeout time.Duration
 	// Limit, if set, spaces lookups out: a lookup waits for a slot rather
 	// than failing, because a public VirusTotal key allows 4 a minute and a
-	// late answer is worth more than an error.
-	Limit *rate.Limiter
-	// TTL is how long an answer is cached; zero means DefaultTTL, negative
-	// means never cached.
+	// late answer is worth more than an error. A cache hit needs no slot.
+	Limit Limiter
+	// TTL is how long an answer is cached; zero means DefaultTTL (no cache
+	// for an Offline source), negative means never cached.
 	TTL time.Duration
-	// TLP is the sharing level of the source's answers unless an answer
-	// says otherwise.
+	// TLP is the sharing level of the source's answers. An answer that
+	// marks itself stricter keeps its own level; none is shared more
+	// widely than this.
 	TLP string
 }
 
@@ -113,10 +112,16 @@ func (e *Enricher) lookup(ctx context.Context, c Configured, ind ioc.Indicator) 
 	ttl := c.TTL
 	if ttl == 0 {
 		ttl = DefaultTTL
+		if isOffline(c.Source) {
+			ttl = -1
+		}
 	}
 	if e.cache != nil && ttl > 0 {
 		if r, ok := e.cache.Get(ctx, name, ind); ok {
 			r.Cached = true
+			// The level configured now applies to an answer cached
+			// under an older, laxer one.
+			r.TLP = StricterTLP(r.TLP, c.TLP)
 			return r
 		}
 	}
@@ -142,10 +147,9 @@ func (e *Enricher) lookup(ctx context.Context, c Configured, ind ioc.Indicator) 
 	if r.Verdict == "" {
 		r.Verdict = Unknown
 	}
-	if r.TLP == "" {
-		r.TLP = c.TLP
-	}
-	r.TLP = NormalTLP(r.TLP)
+	// A source's configured level is a floor: an answer may mark itself
+	// stricter (a MISP tlp:red tag), never laxer.
+	r.TLP = StricterTLP(r.TLP, c.TLP)
 	if e.cache != nil && ttl > 0 {
 		e.cache.Put(ctx, name, ind, r, ttl)
 	}
@@ -180,6 +184,30 @@ func NormalTLP(tlp string) string {
 		return "amber"
 	}
 	return t
+}
+
+// TLPRank orders TLP levels by how far they restrict sharing: "" and
+// unknown levels 0, clear 1, green 2, amber (and amber+strict) 3, red 4.
+func TLPRank(tlp string) int {
+	switch NormalTLP(tlp) {
+	case "clear":
+		return 1
+	case "green":
+		return 2
+	case "amber":
+		return 3
+	case "red":
+		return 4
+	}
+	return 0
+}
+
+// StricterTLP returns the more restrictive of two levels, normalised.
+func StricterTLP(a, b string) string {
+	if TLPRank(b) > TLPRank(a) {
+		return NormalTLP(b)
+	}
+	return NormalTLP(a)
 }
 
 // Shareable reports whether a result of level tlp may be shown in a chat

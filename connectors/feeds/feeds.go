@@ -78,6 +78,10 @@ func New(c Config) (*Source, error) {
 // Name returns "feeds".
 func (s *Source) Name() string { return "feeds" }
 
+// Offline reports true: answers come from files held in memory, so they
+// are not cached by default, and an edited file is seen by the next lookup.
+func (s *Source) Offline() bool { return true }
+
 // Supports reports whether any loaded feed holds indicators of ind's type.
 // Scope does not matter: the data is local, so asking about a private
 // address leaks nothing. Host names are looked up among the domains.

@@ -406,3 +406,7 @@ func TestLookupCancelled(t *testing.T) {
 		t.Error("no error from a cancelled context")
 	}
 }
+
+// Feeds are local data: their answers are not cached by default, so an
+// edited feed is seen by the next lookup.
+var _ enrich.Offline = (*Source)(nil)

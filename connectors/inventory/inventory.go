@@ -71,6 +71,10 @@ func New(c Config) (*Source, error) {
 // Name returns "inventory".
 func (s *Source) Name() string { return "inventory" }
 
+// Offline reports true: answers come from files held in memory, so they
+// are not cached by default, and an edited file is seen by the next lookup.
+func (s *Source) Offline() bool { return true }
+
 // Supports accepts host names, domains and IP addresses of any scope.
 func (s *Source) Supports(ind ioc.Indicator) bool {
 	switch ind.Type {

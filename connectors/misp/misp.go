@@ -268,7 +268,7 @@ func (s *Source) judge(attrs []attribute) enrich.Result {
 		}
 		for _, t := range slices.Concat(a.Tag, a.Event.Tag) {
 			if level, ok := strings.CutPrefix(strings.ToLower(t.Name), "tlp:"); ok {
-				if tlpRank(level) > tlpRank(tlp) {
+				if enrich.TLPRank(level) > enrich.TLPRank(tlp) {
 					tlp = level
 				}
 				continue
@@ -338,22 +338,6 @@ func eventNames(events []event) string {
 		names = append(names, "…")
 	}
 	return fmt.Sprintf("%d MISP events: %s", len(events), strings.Join(names, "; "))
-}
-
-// tlpRank orders TLP levels by how restrictive they are; anything unknown
-// ranks lowest so that it never overrides a real level.
-func tlpRank(level string) int {
-	switch enrich.NormalTLP(level) {
-	case "red":
-		return 4
-	case "amber":
-		return 3
-	case "green":
-		return 2
-	case "clear":
-		return 1
-	}
-	return 0
 }
 
 func appendNew(list []string, s string) []string {
