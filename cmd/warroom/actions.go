@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/warroom-bot/warroom/config"
 	"github.com/warroom-bot/warroom/connectors"
@@ -83,18 +84,28 @@ func actionRegistry(cfg *config.Config) (*connectors.Registry, error) {
 }
 
 // buildEnabled builds, in name order, every enabled connector of cfg that
-// builders knows, and hands each to use. Every failure is reported, each
-// under its connector's name, not just the first.
+// builders knows, and hands each to use. A name no builder knows is an
+// error (a typo would otherwise switch a connector off without a word).
+// Every failure is reported, each under its connector's name, not just the
+// first. A connector's timeout bounds each of its HTTP requests; without
+// one, the connector's own default applies.
 func buildEnabled[T any](cfg *config.Config, builders map[string]func(config.ConnectorConfig, *http.Client) (T, error),
 	use func(name string, cc config.ConnectorConfig, built T) error) error {
 	var problems []error
 	for _, name := range slices.Sorted(maps.Keys(cfg.Connectors)) {
 		build, ok := builders[name]
 		cc := cfg.Connectors[name]
+		if !ok && !knownConnector(name) {
+			problems = append(problems, fmt.Errorf("connectors.%s: unknown connector (known: %s)", name, strings.Join(connectorNames(), ", ")))
+		}
 		if !ok || !cc.Enabled {
 			continue
 		}
-		built, err := build(cc, &http.Client{})
+		var hc *http.Client
+		if d := cc.Timeout.Std(); d > 0 {
+			hc = &http.Client{Timeout: d}
+		}
+		built, err := build(cc, hc)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("connectors.%s: %w", name, err))
 			continue
@@ -104,4 +115,20 @@ func buildEnabled[T any](cfg *config.Config, builders map[string]func(config.Con
 		}
 	}
 	return errors.Join(problems...)
+}
+
+// knownConnector reports whether name is an enrichment source or a
+// response connector.
+func knownConnector(name string) bool {
+	_, source := sourceBuilders[name]
+	_, responder := responders[name]
+	return source || responder
+}
+
+// connectorNames lists every connector name the config may use, sorted.
+func connectorNames() []string {
+	names := slices.Collect(maps.Keys(sourceBuilders))
+	names = slices.AppendSeq(names, maps.Keys(responders))
+	slices.Sort(names)
+	return names
 }

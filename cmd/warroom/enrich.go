@@ -7,12 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/warroom-bot/warroom/bot"
 	"github.com/warroom-bot/warroom/config"
@@ -86,7 +85,7 @@ func enrichSources(cfg *config.Config) ([]enrich.Configured, error) {
 			if err != nil {
 				return fmt.Errorf("connectors.%s.rate_limit: %w", name, err)
 			}
-			c.Limit = rate.NewLimiter(rate.Every(r.Interval()), min(r.N, 10))
+			c.Limit = enrich.NewWindow(r.N, r.Per)
 		}
 		out = append(out, c)
 		return nil
@@ -115,6 +114,7 @@ func newEnrichment(cfg *config.Config, svc *bot.Service, buttons func(int64, ioc
 // cmdEnrich runs `warroom enrich IOC... [--json]`: every configured source
 // asked about each indicator, from a shell. With a database present it also
 // uses the cache and names earlier incidents that saw the indicator.
+// Indicators in enrichment.allowlist are printed as such and not looked up.
 func cmdEnrich(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const use = "usage: warroom enrich IOC... [--json]"
 	fs, cfgPath := flags("enrich", stderr)
@@ -128,14 +128,26 @@ func cmdEnrich(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	var inds []ioc.Indicator
+	allow, err := ioc.ParseAllowlist(cfg.Enrichment.Allowlist)
+	if err != nil {
+		return fmt.Errorf("enrichment.allowlist: %w", err)
+	}
+	var inds, lookups []ioc.Indicator
 	for _, w := range pos {
 		in, ok := ioc.Classify(w)
 		if !ok {
 			fmt.Fprintf(stderr, "%q is not an indicator warroom recognises\n%s\n", w, use)
 			return errUsage
 		}
+		if slices.Contains(inds, in) {
+			continue
+		}
 		inds = append(inds, in)
+		// An allowlisted value (our own domains, ranges, scanners) is
+		// never sent to a source, from a shell either.
+		if !allow.Allows(in) {
+			lookups = append(lookups, in)
+		}
 	}
 	sources, err := enrichSources(cfg)
 	if err != nil {
@@ -150,15 +162,15 @@ func cmdEnrich(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		cache = enrichment.Cache{DB: db}
 		extra = append(extra, enrichment.History(db, 0))
 	}
-	findings := make([]enrichment.Finding, len(inds))
+	findings := make([]finding, len(inds))
 	index := map[ioc.Indicator]int{}
 	for i, in := range inds {
-		findings[i].Indicator = in
+		findings[i] = finding{Finding: enrichment.Finding{Indicator: in}, allowlisted: allow.Allows(in)}
 		index[in] = i
 	}
 	ctx, cancel := context.WithTimeout(ctx, enrichTimeout)
 	defer cancel()
-	enrich.New(sources, cache).Run(ctx, inds, func(in ioc.Indicator, r enrich.Result) {
+	enrich.New(sources, cache).Run(ctx, lookups, func(in ioc.Indicator, r enrich.Result) {
 		f := &findings[index[in]]
 		f.Results = append(f.Results, r)
 	}, extra...)
@@ -166,6 +178,14 @@ func cmdEnrich(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return writeFindingsJSON(stdout, findings)
 	}
 	return writeFindingsText(stdout, findings)
+}
+
+// finding is what `warroom enrich` prints about one indicator.
+type finding struct {
+	enrichment.Finding
+	// allowlisted says enrichment.allowlist holds the indicator, so no
+	// source was asked.
+	allowlisted bool
 }
 
 // enrichTimeout bounds `warroom enrich` as a whole: long enough for a
@@ -185,21 +205,22 @@ type sourceJSON struct {
 }
 
 type findingJSON struct {
-	Type    string       `json:"type"`
-	Value   string       `json:"value"`
-	Scope   string       `json:"scope,omitempty"`
-	Verdict string       `json:"verdict"`
-	Sources []sourceJSON `json:"sources"`
+	Type        string       `json:"type"`
+	Value       string       `json:"value"`
+	Scope       string       `json:"scope,omitempty"`
+	Verdict     string       `json:"verdict"`
+	Allowlisted bool         `json:"allowlisted,omitempty"`
+	Sources     []sourceJSON `json:"sources"`
 }
 
 // writeFindingsJSON prints one JSON object per indicator, one per line.
 // A source without a score prints "score": null rather than a made-up 0.
-func writeFindingsJSON(w io.Writer, findings []enrichment.Finding) error {
+func writeFindingsJSON(w io.Writer, findings []finding) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	for _, f := range findings {
 		out := findingJSON{Type: string(f.Indicator.Type), Value: f.Indicator.Value, Scope: string(f.Indicator.Scope),
-			Verdict: string(f.Verdict()), Sources: []sourceJSON{}}
+			Verdict: string(f.Verdict()), Allowlisted: f.allowlisted, Sources: []sourceJSON{}}
 		for _, r := range f.Results {
 			s := sourceJSON{Source: r.Source, Verdict: string(r.Verdict), Reason: r.Reason, Link: r.Link, Facts: r.Facts,
 				TLP: r.TLP, Error: r.Error, Cached: r.Cached}
@@ -216,11 +237,14 @@ func writeFindingsJSON(w io.Writer, findings []enrichment.Finding) error {
 	return nil
 }
 
-func writeFindingsText(w io.Writer, findings []enrichment.Finding) error {
+func writeFindingsText(w io.Writer, findings []finding) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	for _, f := range findings {
 		fmt.Fprintf(tw, "%s %s\t%s\t\n", f.Indicator.Type, f.Indicator.Value, strings.ToUpper(string(f.Verdict())))
-		if len(f.Results) == 0 {
+		switch {
+		case f.allowlisted:
+			fmt.Fprintln(tw, "  allowlisted (enrichment.allowlist): not looked up\t\t")
+		case len(f.Results) == 0:
 			fmt.Fprintln(tw, "  no source looks up this kind of indicator\t\t")
 		}
 		for _, r := range f.Results {
