@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/warroom-bot/warroom/bot"
+	"github.com/warroom-bot/warroom/connectors/enrich"
 	"github.com/warroom-bot/warroom/enrichment"
 	"github.com/warroom-bot/warroom/playbooks"
 	"github.com/warroom-bot/warroom/store"
@@ -436,6 +437,11 @@ func (r *Router) timeline(ctx context.Context, id int64) (bot.Reply, error) {
 	m := bot.Message{Title: fmt.Sprintf("%s timeline (last %d)", store.FormatRef(id), timelineLen)}
 	for _, e := range entries {
 		f := bot.Field{Label: e.At.Format("01-02 15:04:05") + " " + e.Kind, Value: Describe(e)}
+		if withheld(e) {
+			// The timeline is a chat message: a TLP:RED answer stays in
+			// the case log and the web room.
+			f.Value = "an answer withheld by TLP:RED (see the web room)"
+		}
 		if e.Actor != bot.System {
 			f.User = e.Actor
 		} else {
@@ -444,6 +450,19 @@ func (r *Router) timeline(ctx context.Context, id int64) (bot.Reply, error) {
 		m.Fields = append(m.Fields, f)
 	}
 	return bot.Reply{Message: m}, nil
+}
+
+// withheld reports whether e is an enrichment answer that may not be shown
+// in chat at all, even to one person: TLP:RED.
+func withheld(e store.Entry) bool {
+	if e.Kind != "enrichment.result" {
+		return false
+	}
+	var b struct {
+		TLP string `json:"tlp"`
+	}
+	_ = json.Unmarshal(e.Body, &b)
+	return !enrich.Shareable(b.TLP, true)
 }
 
 // Describe renders a case-log entry's body as one line for people.

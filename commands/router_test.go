@@ -113,3 +113,45 @@ func TestPrivateIncidentsStayPrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineWithholdsRedAnswers: /incident timeline is a chat message,
+// so an enrichment answer marked TLP:RED is named but not shown; an
+// amber one may be, as the reply goes to one person only.
+func TestTimelineWithholdsRedAnswers(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "w.db"), store.WithSync("normal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc := bot.NewService(db, bot.Options{})
+	r := NewRouter(svc, Permissions{}, slog.New(slog.DiscardHandler))
+	in, err := svc.Open(ctx, "slack:U1", bot.NewIncident{Title: "Beacon to 45.155.205.233"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = svc.Record(ctx, func(*store.Tx) ([]bot.Event, error) {
+		answer := func(source, verdict, tlp string) bot.Event {
+			return bot.Event{IncidentID: in.ID, Actor: bot.System, Kind: "enrichment.result",
+				Body: map[string]any{"type": "ipv4", "value": "45.155.205.233", "source": source, "verdict": verdict, "tlp": tlp}}
+		}
+		return []bot.Event{answer("misp", "malicious", "red"), answer("partner", "suspicious", "amber"), answer("virustotal", "clean", "")}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := r.Command(ctx, bot.Request{Platform: "slack", User: "U1", Channel: "CGENERAL", Command: "incident", Text: "timeline " + in.Ref()})
+	var all strings.Builder
+	for _, f := range reply.Message.Fields {
+		all.WriteString(f.Label + ": " + f.Value + "\n")
+	}
+	text := all.String()
+	if strings.Contains(text, "misp: 45.155.205.233 malicious") || !strings.Contains(text, "withheld by TLP:RED") {
+		t.Errorf("the TLP:RED answer is shown, or not named as withheld:\n%s", text)
+	}
+	for _, want := range []string{"partner: 45.155.205.233 suspicious", "virustotal: 45.155.205.233 clean"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, text)
+		}
+	}
+}
