@@ -373,6 +373,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 			err = a.Register(ctx)
 		}
 		if err == nil {
+			a.log.Info("discord commands registered", "guild", a.cfg.GuildID, "invite", InviteURL(a.cfg.ApplicationID))
 			break
 		}
 		if !retry("check", err) {

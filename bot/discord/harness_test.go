@@ -84,6 +84,9 @@ func newHarness(t *testing.T, opts ...option) *harness {
 		clock:  fakeclock.New(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)),
 		dbPath: filepath.Join(t.TempDir(), "warroom.db"),
 	}
+	// The bot holds exactly what its invite asks for, so every story also
+	// shows that the README's invite URL is enough.
+	h.fake.SetBotPermissions(discord.InvitePermissions)
 	h.incCat = h.fake.AddCategory("Incidents")
 	h.archCat = h.fake.AddCategory("Closed incidents")
 	h.leadRole = h.fake.AddRole("leads")

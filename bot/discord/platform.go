@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -13,14 +14,23 @@ import (
 	"github.com/warroom-bot/warroom/bot"
 )
 
-// Permission sets of incident channels.
+// permissionPinMessages is Discord's Pin Messages permission (1 << 51).
+// Since February 2026 pinning needs it; Manage Messages no longer does.
+// discordgo v0.29 predates it.
+const permissionPinMessages int64 = 1 << 51
+
+// Permission sets of incident channels. Discord lets a bot allow or deny in
+// an overwrite only what it holds itself, and only an administrator may put
+// Manage Roles into an overwrite of a new channel, so every bit here is in
+// InvitePermissions and none is Manage Roles.
 const (
 	// roomAccess is what an admitted member or role gets in a private room.
 	roomAccess = discordgo.PermissionViewChannel | discordgo.PermissionSendMessages |
 		discordgo.PermissionReadMessageHistory | discordgo.PermissionEmbedLinks
-	// botAccess lets the bot keep working in a private room it locked down.
-	botAccess = roomAccess | discordgo.PermissionManageChannels | discordgo.PermissionManageMessages |
-		discordgo.PermissionManageRoles
+	// botAccess lets the bot keep working in a private room it locked down:
+	// edit and move it, and pin its summary. It keeps Manage Roles (to admit
+	// people) from its guild role, which the overwrite leaves alone.
+	botAccess = roomAccess | discordgo.PermissionManageChannels | permissionPinMessages
 	// writeAccess is what archiving takes away from everyone.
 	writeAccess = discordgo.PermissionSendMessages | discordgo.PermissionSendMessagesInThreads |
 		discordgo.PermissionCreatePublicThreads | discordgo.PermissionCreatePrivateThreads |
@@ -28,12 +38,22 @@ const (
 )
 
 // InvitePermissions is the permission integer of the bot's invite URL: see
-// and write channels, embed links, read history, make and move channels,
-// set their permission overwrites (Manage Roles) and pin (Manage Messages).
-// It deliberately leaves out Administrator and Mention Everyone.
-const InvitePermissions = discordgo.PermissionViewChannel | discordgo.PermissionSendMessages |
-	discordgo.PermissionEmbedLinks | discordgo.PermissionReadMessageHistory |
-	discordgo.PermissionManageChannels | discordgo.PermissionManageRoles | discordgo.PermissionManageMessages
+// and write channels, embed links, read history, make and move channels
+// (Manage Channels), set their permission overwrites (Manage Roles), pin the
+// summary (Pin Messages), and hold every right an archived channel denies
+// (threads, reactions, application commands), since a bot can deny in an
+// overwrite only what it has. It deliberately leaves out Administrator,
+// Manage Messages and Mention Everyone.
+const InvitePermissions = discordgo.PermissionViewChannel | discordgo.PermissionEmbedLinks |
+	discordgo.PermissionReadMessageHistory | discordgo.PermissionManageChannels |
+	discordgo.PermissionManageRoles | permissionPinMessages | writeAccess
+
+// InviteURL is the address that adds the bot with InvitePermissions and the
+// scopes warroom needs (bot, applications.commands) to a guild.
+func InviteURL(applicationID string) string {
+	return "https://discord.com/oauth2/authorize?client_id=" + url.QueryEscape(applicationID) +
+		"&scope=bot%20applications.commands&permissions=" + strconv.FormatInt(InvitePermissions, 10)
+}
 
 // maxChannelName keeps suffixed names as short as bot.ChannelName makes
 // them (Slack's limit), so a room is named alike on every platform.

@@ -7,8 +7,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/bwmarrin/discordgo"
 
 	"github.com/warroom-bot/warroom/bot"
 )
@@ -149,8 +152,30 @@ func TestTopicText(t *testing.T) {
 }
 
 func TestInvitePermissions(t *testing.T) {
-	// The README's invite URL quotes this number.
-	if InvitePermissions != 268528656 {
-		t.Fatalf("InvitePermissions = %d; update README-section.md", InvitePermissions)
+	// Discord lets a bot allow or deny in an overwrite only what it holds,
+	// so the invite must cover every bit the adapter writes into one.
+	if used := int64(roomAccess | botAccess | writeAccess); InvitePermissions&used != used {
+		t.Errorf("InvitePermissions %d lacks bits %d that channel overwrites use", InvitePermissions, used&^InvitePermissions)
+	}
+	if InvitePermissions&permissionPinMessages == 0 {
+		t.Error("InvitePermissions lacks Pin Messages, which pinning the summary needs")
+	}
+	for name, bit := range map[string]int64{
+		"Administrator": discordgo.PermissionAdministrator, "Manage Messages": discordgo.PermissionManageMessages,
+		"Mention Everyone": discordgo.PermissionMentionEveryone,
+	} {
+		if InvitePermissions&bit != 0 {
+			t.Errorf("InvitePermissions asks for %s", name)
+		}
+	}
+	// The README shows the invite URL and the number: they must be these.
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{InviteURL("APPLICATION_ID"), "**" + strconv.FormatInt(InvitePermissions, 10) + "**"} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md does not show %s; update its Connect Discord section", want)
+		}
 	}
 }

@@ -105,6 +105,12 @@ func (s *Server) createChannel(q request) (any, *apiErr) {
 	if !channelName(in.Name) {
 		return nil, invalid("name")
 	}
+	if err := s.needLocked(nil, discordgo.PermissionManageChannels); err != nil {
+		return nil, err
+	}
+	if err := s.overwritesOKLocked(nil, in.Overwrites); err != nil {
+		return nil, err
+	}
 	if utf8.RuneCountInString(in.Topic) > 1024 {
 		return nil, invalid("topic")
 	}
@@ -153,6 +159,9 @@ func (s *Server) getChannel(q request) (any, *apiErr) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.needLocked(c, 0); err != nil {
+		return nil, err
+	}
 	return c.out(), nil
 }
 
@@ -164,6 +173,21 @@ func (s *Server) editChannel(q request) (any, *apiErr) {
 	var in map[string]json.RawMessage
 	if err := q.decode(&in); err != nil {
 		return nil, err
+	}
+	if err := s.needLocked(c, discordgo.PermissionManageChannels); err != nil {
+		return nil, err
+	}
+	if v, ok := in["permission_overwrites"]; ok {
+		var ow []*discordgo.PermissionOverwrite
+		if json.Unmarshal(v, &ow) != nil {
+			return nil, invalid("permission_overwrites")
+		}
+		if err := s.needLocked(c, discordgo.PermissionManageRoles); err != nil {
+			return nil, err
+		}
+		if err := s.overwritesOKLocked(c, ow); err != nil {
+			return nil, err
+		}
 	}
 	if v, ok := in["topic"]; ok {
 		var t string
@@ -202,6 +226,9 @@ func (s *Server) deleteChannel(q request) (any, *apiErr) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.needLocked(c, discordgo.PermissionManageChannels); err != nil {
+		return nil, err
+	}
 	delete(s.channels, c.ID)
 	return c.out(), nil
 }
@@ -216,6 +243,12 @@ func (s *Server) setPermission(q request) (any, *apiErr) {
 		return nil, err
 	}
 	o.ID = q.r.PathValue("target")
+	if err := s.needLocked(c, discordgo.PermissionManageRoles); err != nil {
+		return nil, err
+	}
+	if err := s.overwritesOKLocked(c, []*discordgo.PermissionOverwrite{&o}); err != nil {
+		return nil, err
+	}
 	c.Overwrites = slices.DeleteFunc(c.Overwrites, func(x *discordgo.PermissionOverwrite) bool { return x.ID == o.ID })
 	c.Overwrites = append(c.Overwrites, &o)
 	return nil, nil
@@ -224,6 +257,9 @@ func (s *Server) setPermission(q request) (any, *apiErr) {
 func (s *Server) listMessages(q request) (any, *apiErr) {
 	c, err := s.channel(q)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.needLocked(c, discordgo.PermissionReadMessageHistory); err != nil {
 		return nil, err
 	}
 	limit := 50
@@ -330,6 +366,9 @@ func (s *Server) createMessage(q request) (any, *apiErr) {
 	if err := b.validate(true); err != nil {
 		return nil, err
 	}
+	if err := s.needLocked(c, discordgo.PermissionSendMessages); err != nil {
+		return nil, err
+	}
 	if b.EnforceNonce && b.Nonce != "" {
 		for _, m := range s.messages[c.ID] {
 			if m.Nonce == b.Nonce && m.AuthorID == BotUserID && !m.nonceGone && time.Since(m.created) < nonceWindow {
@@ -370,6 +409,9 @@ func (s *Server) editMessage(q request) (any, *apiErr) {
 	if err := b.validate(false); err != nil {
 		return nil, err
 	}
+	if err := s.needLocked(c, 0); err != nil {
+		return nil, err
+	}
 	for _, m := range s.messages[c.ID] {
 		if m.ID == q.r.PathValue("message") {
 			if m.AuthorID != BotUserID {
@@ -387,6 +429,9 @@ func (s *Server) pin(q request) (any, *apiErr) {
 	c, aerr := s.channel(q)
 	if aerr != nil {
 		return nil, aerr
+	}
+	if err := s.needLocked(c, PermissionPinMessages); err != nil {
+		return nil, err
 	}
 	id := q.r.PathValue("message")
 	for _, m := range s.messages[c.ID] {

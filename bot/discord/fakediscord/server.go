@@ -68,6 +68,7 @@ type Server struct {
 	calls    []Call
 	faults   map[string][]Fault
 	sockets  map[*gwConn]bool
+	botPerms int64 // what the bot's guild role grants; see SetBotPermissions
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -137,6 +138,7 @@ func New() *Server {
 		roles: map[string]string{GuildID: "@everyone"}, members: map[string][]string{},
 		commands: map[string][]*discordgo.ApplicationCommand{}, acked: map[string]bool{},
 		faults: map[string][]Fault{}, sockets: map[*gwConn]bool{}, closing: make(chan struct{}),
+		botPerms: discordgo.PermissionAdministrator,
 	}
 	mux := http.NewServeMux()
 	for _, r := range routes {
