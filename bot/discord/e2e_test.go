@@ -22,79 +22,132 @@ import (
 
 const general = "1100000000000000001" // a channel outside incidents
 
+// TestCommandsAreRegisteredOnce: every start overwrites the command set in
+// one bulk call, for the configured guild or, without guild_id, globally.
 func TestCommandsAreRegisteredOnce(t *testing.T) {
-	h := newHarness(t)
-	h.restart() // a second start overwrites, it does not add
-	got := h.fake.Commands(fakediscord.GuildID)
-	var names []string
-	for _, c := range got {
-		names = append(names, c.Name)
+	const (
+		guildRoute  = "PUT /applications/{app}/guilds/{guild}/commands"
+		globalRoute = "PUT /applications/{app}/commands"
+	)
+	tests := []struct {
+		name              string
+		opts              []option
+		scope, other      string // where the commands must be, and must not
+		route, otherRoute string
+	}{
+		{"guild_id set", nil, fakediscord.GuildID, "", guildRoute, globalRoute},
+		{"guild_id unset", []option{withoutGuildID()}, "", fakediscord.GuildID, globalRoute, guildRoute},
 	}
-	if want := []string{"incident", "contain", "enrich", "playbook"}; !slices.Equal(names, want) {
-		t.Fatalf("guild commands = %v, want %v", names, want)
-	}
-	if n := len(h.fake.Commands("")); n != 0 {
-		t.Errorf("%d global commands registered with guild_id set", n)
-	}
-	if n := len(h.fake.Calls("PUT /applications/{app}/guilds/{guild}/commands")); n != 2 {
-		t.Errorf("bulk overwrites = %d, want one per start", n)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.opts...)
+			h.restart() // a second start overwrites, it does not add
+			var names []string
+			for _, c := range h.fake.Commands(tc.scope) {
+				names = append(names, c.Name)
+			}
+			if want := []string{"incident", "contain", "enrich", "playbook"}; !slices.Equal(names, want) {
+				t.Fatalf("commands in scope %q = %v, want %v", tc.scope, names, want)
+			}
+			if n := len(h.fake.Commands(tc.other)); n != 0 {
+				t.Errorf("%d commands registered in scope %q as well", n, tc.other)
+			}
+			if n := len(h.fake.Calls(tc.route)); n != 2 {
+				t.Errorf("bulk overwrites (%s) = %d, want one per start", tc.route, n)
+			}
+			if n := len(h.fake.Calls(tc.otherRoute)); n != 0 {
+				t.Errorf("%s called %d times", tc.otherRoute, n)
+			}
+			// The bot works in its guild either way.
+			h.incident(analyst, general, "new", s("title", "Scoped"))
+			if _, ok := h.fake.ChannelByName("inc-1-scoped"); !ok {
+				t.Error("no incident channel")
+			}
+		})
 	}
 }
 
+// TestCommandOptionNames checks the commands as Discord received them:
+// option names, types, which are required, and choices, which scripts and
+// people rely on.
 func TestCommandOptionNames(t *testing.T) {
+	h := newHarness(t)
+	// name:type, with ! for required and * for an option with choices.
 	want := map[string][]string{
-		"incident new":      {"title", "severity", "private"},
-		"incident list":     {"all"},
-		"incident show":     {"incident"},
-		"incident status":   {"status", "incident"},
-		"incident severity": {"severity", "incident"},
-		"incident assign":   {"user", "incident"},
-		"incident note":     {"text", "incident"},
-		"incident close":    {"summary", "incident"},
-		"incident reopen":   {"incident"},
-		"incident timeline": {"incident"},
-		"contain":           {"target", "reason"},
-		"enrich":            {"ioc"},
-		"playbook list":     nil,
-		"playbook run":      {"name", "args"},
+		"incident new":      {"title:string!", "severity:string*", "private:boolean"},
+		"incident list":     {"all:boolean"},
+		"incident show":     {"incident:string"},
+		"incident status":   {"status:string!*", "incident:string"},
+		"incident severity": {"severity:string!*", "incident:string"},
+		"incident assign":   {"user:user!", "incident:string"},
+		"incident note":     {"text:string!", "incident:string"},
+		"incident close":    {"summary:string", "incident:string"},
+		"incident reopen":   {"incident:string"},
+		"incident timeline": {"incident:string"},
+		"contain":           {"target:string!", "reason:string"},
+		"enrich":            {"ioc:string!"},
+		"playbook list":     {},
+		"playbook run":      {"name:string!", "args:string"},
+	}
+	kinds := map[discordgo.ApplicationCommandOptionType]string{
+		discordgo.ApplicationCommandOptionString: "string", discordgo.ApplicationCommandOptionBoolean: "boolean",
+		discordgo.ApplicationCommandOptionUser: "user",
+	}
+	describe := func(opts []*discordgo.ApplicationCommandOption) []string {
+		out := []string{}
+		for _, o := range opts {
+			d := o.Name + ":" + kinds[o.Type]
+			if o.Required {
+				d += "!"
+			}
+			if len(o.Choices) > 0 {
+				d += "*"
+			}
+			out = append(out, d)
+		}
+		return out
 	}
 	got := map[string][]string{}
-	types := map[string]discordgo.ApplicationCommandOptionType{}
-	for _, c := range discord.Commands() {
-		add := func(path string, opts []*discordgo.ApplicationCommandOption) {
-			got[path] = []string{}
-			for _, o := range opts {
-				got[path] = append(got[path], o.Name)
-				types[path+" "+o.Name] = o.Type
-			}
-		}
+	for _, c := range h.fake.Commands(fakediscord.GuildID) {
 		if len(c.Options) > 0 && c.Options[0].Type == discordgo.ApplicationCommandOptionSubCommand {
-			for _, s := range c.Options {
-				add(c.Name+" "+s.Name, s.Options)
+			for _, sc := range c.Options {
+				got[c.Name+" "+sc.Name] = describe(sc.Options)
 			}
 			continue
 		}
-		add(c.Name, c.Options)
+		got[c.Name] = describe(c.Options)
 	}
-	for path, names := range want {
-		if !slices.Equal(got[path], names) && !(len(names) == 0 && len(got[path]) == 0) {
-			t.Errorf("%s options = %v, want %v", path, got[path], names)
+	for path, opts := range want {
+		if g, ok := got[path]; !ok || !slices.Equal(g, opts) {
+			t.Errorf("/%s options = %v, want %v", path, g, opts)
 		}
 	}
-	if len(got) != len(want) {
-		t.Errorf("commands = %v", got)
+	for path := range got {
+		if _, ok := want[path]; !ok {
+			t.Errorf("unexpected command /%s", path)
+		}
 	}
-	if types["incident assign user"] != discordgo.ApplicationCommandOptionUser {
-		t.Errorf("assign's user option is %v, want a user option", types["incident assign user"])
-	}
-	for _, c := range discord.Commands() {
-		for _, s := range c.Options {
-			for _, o := range s.Options {
-				if (o.Name == "status" || o.Name == "severity") && len(o.Choices) == 0 {
-					t.Errorf("%s %s %s has no choices", c.Name, s.Name, o.Name)
+	var choices []string
+	for _, c := range h.fake.Commands(fakediscord.GuildID) {
+		for _, sc := range c.Options {
+			for _, o := range sc.Options {
+				if len(o.Choices) > 0 {
+					var vs []string
+					for _, ch := range o.Choices {
+						vs = append(vs, ch.Name)
+					}
+					choices = append(choices, sc.Name+"."+o.Name+"="+strings.Join(vs, ","))
 				}
 			}
 		}
+	}
+	wantChoices := []string{
+		"new.severity=critical,high,medium,low,info",
+		"status.status=open,investigating,contained,resolved",
+		"severity.severity=critical,high,medium,low,info",
+	}
+	if !slices.Equal(choices, wantChoices) {
+		t.Errorf("choices = %v, want %v", choices, wantChoices)
 	}
 }
 

@@ -58,6 +58,7 @@ type harness struct {
 	archCat  string
 	leadRole string
 	onClose  string
+	guildID  string // discord.guild_id; "" registers commands globally
 	seq      atomic.Int64
 
 	playbookDir string
@@ -73,6 +74,10 @@ func withPlaybooks(dir string, vars map[string]string) option {
 
 func withOnClose(v string) option { return func(h *harness) { h.onClose = v } }
 
+// withoutGuildID leaves discord.guild_id unset: commands are global and the
+// bot's only guild is used.
+func withoutGuildID() option { return func(h *harness) { h.guildID = "" } }
+
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
 	pub, key, err := ed25519.GenerateKey(nil)
@@ -81,8 +86,9 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	}
 	h := &harness{
 		t: t, fake: fakediscord.NewT(t), key: key, pub: hex.EncodeToString(pub),
-		clock:  fakeclock.New(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)),
-		dbPath: filepath.Join(t.TempDir(), "warroom.db"),
+		clock:   fakeclock.New(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)),
+		dbPath:  filepath.Join(t.TempDir(), "warroom.db"),
+		guildID: fakediscord.GuildID,
 	}
 	// The bot holds exactly what its invite asks for, so every story also
 	// shows that the README's invite URL is enough.
@@ -114,7 +120,7 @@ func (h *harness) start() {
 	var router *commands.Router
 	h.dc, err = discord.New(discord.Config{
 		BotToken: fakediscord.BotToken, ApplicationID: fakediscord.AppID, PublicKey: h.pub,
-		GuildID: fakediscord.GuildID, APIURL: h.fake.URL(), Transport: discord.TransportHTTP,
+		GuildID: h.guildID, APIURL: h.fake.URL(), Transport: discord.TransportHTTP,
 		// One category by name, one by id: both forms are accepted.
 		IncidentCategory: "incidents", ArchiveCategory: h.archCat, OnClose: h.onClose,
 		PrivateAccess: []string{h.leadRole},

@@ -65,10 +65,10 @@ func (s *Server) overwriteCommands(q request) (any, *apiErr) {
 			return nil, err
 		}
 	}
+	if err := checkCommands(cmds); err != nil {
+		return nil, invalid(err.Error())
+	}
 	for _, c := range cmds {
-		if c.Name == "" || c.Description == "" || len(c.Options) > 25 {
-			return nil, invalid("command " + c.Name)
-		}
 		c.ID, c.ApplicationID, c.GuildID = s.nextIDLocked(), AppID, scope
 	}
 	s.commands[scope] = cmds

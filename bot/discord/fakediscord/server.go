@@ -5,7 +5,10 @@
 // It keeps one guild with roles, members, channels (categories and text
 // channels with permission overwrites), messages, pins, registered
 // application commands and everything answered to interactions, and answers
-// with Discord's JSON shapes and error codes. Faults (429 with Discord's
+// with Discord's JSON shapes and error codes. It refuses what Discord
+// refuses: application commands that break Discord's rules, messages over
+// its limits, and (after SetBotPermissions) calls and overwrites the bot
+// lacks the permissions for. Faults (429 with Discord's
 // headers and body, 5xx, malformed bodies, hangs) can be injected per route,
 // and a websocket gateway (Hello, Identify → Ready, heartbeats) lets tests
 // dispatch INTERACTION_CREATE events to a connected bot.
