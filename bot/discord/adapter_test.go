@@ -18,9 +18,11 @@ import (
 	"github.com/warroom-bot/warroom/bot/discord/fakediscord"
 )
 
-// stubHandler answers every command and click with what reply returns.
+// stubHandler answers every command with what reply returns, and every
+// click with what click returns (nothing if click is nil).
 type stubHandler struct {
 	reply func(req bot.Request) bot.Reply
+	click func(c bot.Click) bot.Reply
 	got   chan bot.Request
 }
 
@@ -30,7 +32,13 @@ func (s stubHandler) Command(_ context.Context, r bot.Request) bot.Reply {
 	}
 	return s.reply(r)
 }
-func (s stubHandler) Click(context.Context, bot.Click) bot.Reply { return bot.Reply{} }
+
+func (s stubHandler) Click(_ context.Context, c bot.Click) bot.Reply {
+	if s.click == nil {
+		return bot.Reply{}
+	}
+	return s.click(c)
+}
 
 func TestNewValidatesConfig(t *testing.T) {
 	pub, _, _ := ed25519.GenerateKey(nil)
@@ -150,43 +158,55 @@ func TestHasRole(t *testing.T) {
 	}
 }
 
-// TestSlowCommandIsDeferred: a command that outlasts the acknowledgement
-// window gets a deferred private answer at once, edited when it is ready.
-func TestSlowCommandIsDeferred(t *testing.T) {
-	fake := fakediscord.NewT(t)
-	pub, key, _ := ed25519.GenerateKey(nil)
-	release := make(chan struct{})
-	a, err := discord.New(discord.Config{BotToken: fakediscord.BotToken, ApplicationID: fakediscord.AppID, APIURL: fake.URL(),
-		GuildID: fakediscord.GuildID, Transport: discord.TransportHTTP, PublicKey: hex.EncodeToString(pub), AckTimeout: time.Millisecond,
-		Handler: stubHandler{reply: func(bot.Request) bot.Reply {
-			<-release
-			return bot.Reply{Message: bot.Message{Text: "finally done"}}
-		}}})
-	if err != nil {
-		t.Fatal(err)
+// TestSlowWorkIsDeferred: a command or click that outlasts the
+// acknowledgement window gets a deferred private answer at once, edited
+// when it is ready.
+func TestSlowWorkIsDeferred(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+	}{
+		{"command", `{"id":"7","application_id":"` + fakediscord.AppID + `","type":2,"token":"slow-token","channel_id":"5","member":{"user":{"id":"200000000000000001"},"roles":[]},"data":{"name":"enrich","type":1,"options":[{"name":"ioc","type":3,"value":"1.2.3.4"}]}}`},
+		{"click", `{"id":"8","application_id":"` + fakediscord.AppID + `","type":3,"token":"slow-token","channel_id":"5","member":{"user":{"id":"200000000000000001"},"roles":[]},"message":{"id":"9","channel_id":"5"},"data":{"custom_id":"incident.take|1","component_type":2}}`},
 	}
-	mux := http.NewServeMux()
-	a.Routes(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	body := []byte(`{"id":"7","application_id":"` + fakediscord.AppID + `","type":2,"token":"slow-token","channel_id":"5","member":{"user":{"id":"200000000000000001"},"roles":[]},"data":{"name":"enrich","type":1,"options":[{"name":"ioc","type":3,"value":"1.2.3.4"}]}}`)
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/discord/interactions", strings.NewReader(string(body)))
-	fakediscord.Sign(req, key, time.Now(), body)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var got discordgo.InteractionResponse
-	json.NewDecoder(res.Body).Decode(&got)
-	if got.Type != discordgo.InteractionResponseDeferredChannelMessageWithSource || got.Data == nil || got.Data.Flags != discordgo.MessageFlagsEphemeral {
-		t.Fatalf("answer = %+v, want a deferred private answer", got)
-	}
-	close(release)
-	a.Wait()
-	answers := fake.Answers("slow-token")
-	if len(answers) != 1 || answers[0].Kind != "edit" || !strings.Contains(string(answers[0].Body), "finally done") {
-		t.Fatalf("late answer = %+v", answers)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := fakediscord.NewT(t)
+			pub, key, _ := ed25519.GenerateKey(nil)
+			release := make(chan struct{})
+			slow := func() bot.Reply {
+				<-release
+				return bot.Reply{Message: bot.Message{Text: "finally done"}}
+			}
+			a, err := discord.New(discord.Config{BotToken: fakediscord.BotToken, ApplicationID: fakediscord.AppID, APIURL: fake.URL(),
+				GuildID: fakediscord.GuildID, Transport: discord.TransportHTTP, PublicKey: hex.EncodeToString(pub), AckTimeout: time.Millisecond,
+				Handler: stubHandler{reply: func(bot.Request) bot.Reply { return slow() }, click: func(bot.Click) bot.Reply { return slow() }}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			a.Routes(mux)
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/discord/interactions", strings.NewReader(tc.body))
+			fakediscord.Sign(req, key, time.Now(), []byte(tc.body))
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			var got discordgo.InteractionResponse
+			json.NewDecoder(res.Body).Decode(&got)
+			if got.Type != discordgo.InteractionResponseDeferredChannelMessageWithSource || got.Data == nil || got.Data.Flags != discordgo.MessageFlagsEphemeral {
+				t.Fatalf("answer = %+v, want a deferred private answer", got)
+			}
+			close(release)
+			a.Wait()
+			answers := fake.Answers("slow-token")
+			if len(answers) != 1 || answers[0].Kind != "edit" || !strings.Contains(string(answers[0].Body), "finally done") {
+				t.Fatalf("late answer = %+v", answers)
+			}
+		})
 	}
 }
 

@@ -304,9 +304,15 @@ func TestCloseDeletesWhenConfigured(t *testing.T) {
 	h := newHarness(t, withOnClose(discord.OnCloseDelete))
 	h.incident(analyst, general, "new", s("title", "Outage"))
 	id := h.room(1).ID
-	h.incident(analyst, id, "close")
+	h.incident(analyst, id, "close", s("summary", "power restored"))
 	if _, ok := h.fake.Channel(id); ok {
 		t.Fatal("channel still exists after close with on_close delete")
+	}
+	// The fake keeps a deleted channel's messages: the final summary was
+	// posted before the channel went.
+	msgs := h.fake.Messages(id)
+	if len(msgs) == 0 || !strings.Contains(rendered(msgs[len(msgs)-1]), "power restored") {
+		t.Errorf("no final summary before the delete")
 	}
 	if rows := h.outbox(store.OutboxDead); len(rows) != 0 {
 		t.Errorf("dead rows: %+v", rows)
@@ -334,6 +340,30 @@ func TestPrivateIncidentAdmitsRespondersAndLeadsOnly(t *testing.T) {
 	}
 	if got[random] != nil {
 		t.Errorf("an outsider was admitted")
+	}
+	if summary := h.keyed(1, "summary"); !slices.Contains(h.room(1).Pins, summary.ID) {
+		t.Errorf("summary not pinned in the private channel")
+	}
+	if rows := append(h.outbox(store.OutboxPending), h.outbox(store.OutboxDead)...); len(rows) != 0 {
+		t.Fatalf("undelivered calls (Discord refused them?): %+v", rows)
+	}
+
+	// Closing archives it read-only and keeps it private.
+	h.incident(analyst, ch.ID, "close", s("summary", "contained"))
+	closed := h.room(1)
+	if closed.ParentID != h.archCat {
+		t.Errorf("closed channel under %q, want the archive category", closed.ParentID)
+	}
+	for _, o := range closed.Overwrites {
+		if o.Allow&discordgo.PermissionSendMessages != 0 || o.Deny&discordgo.PermissionSendMessages == 0 {
+			t.Errorf("overwrite %s still lets someone write: %+v", o.ID, o)
+		}
+		if o.ID == fakediscord.GuildID && o.Deny&discordgo.PermissionViewChannel == 0 {
+			t.Errorf("the archived channel is visible to everyone: %+v", o)
+		}
+	}
+	if rows := append(h.outbox(store.OutboxPending), h.outbox(store.OutboxDead)...); len(rows) != 0 {
+		t.Fatalf("undelivered calls after close: %+v", rows)
 	}
 }
 
@@ -410,11 +440,18 @@ func TestEveryoneInAlertTitleNeverPings(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.deliver()
-	posts := h.fake.Calls("POST /channels/{channel}/messages")
-	if len(posts) == 0 {
-		t.Fatal("nothing posted")
+	// A status change edits the summary; show answers with the title.
+	h.incident(analyst, h.room(1).ID, "status", s("status", "investigating"))
+	shown := h.incident(analyst, h.room(1).ID, "show")
+	if am := shown.Data.AllowedMentions; am == nil || am.Parse == nil || len(am.Parse)+len(am.Roles)+len(am.Users) != 0 {
+		t.Errorf("the answer to show allows mentions %+v", am)
 	}
-	for _, c := range posts {
+	posts := h.fake.Calls("POST /channels/{channel}/messages")
+	edits := h.fake.Calls("PATCH /channels/{channel}/messages/{message}")
+	if len(posts) == 0 || len(edits) == 0 {
+		t.Fatalf("%d posts and %d edits, want some of each", len(posts), len(edits))
+	}
+	for _, c := range append(posts, edits...) {
 		var body struct {
 			Content         string                            `json:"content"`
 			AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions"`
