@@ -521,7 +521,11 @@ func Describe(e store.Entry) string {
 		return s("command") + " needs role " + s("needs_role")
 	}
 	if strings.HasPrefix(e.Kind, "step.") {
-		return "step " + s("step") + " " + strings.TrimPrefix(e.Kind, "step.")
+		d := "step " + s("step") + " " + strings.TrimPrefix(e.Kind, "step.")
+		if link := s("link"); link != "" {
+			d += ": " + link
+		}
+		return d
 	}
 	return string(e.Body)
 }

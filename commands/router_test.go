@@ -54,6 +54,7 @@ func TestDescribe(t *testing.T) {
 		{"run.failed", `{"playbook":"contain","error":"EDR: HTTP 503"}`, "playbook contain failed: EDR: HTTP 503"},
 		{"run.succeeded", `{"playbook":"contain","error":""}`, "playbook contain succeeded"},
 		{"step.succeeded", `{"step":"isolate","status":"succeeded"}`, "step isolate succeeded"},
+		{"step.succeeded", `{"step":"ticket","status":"succeeded","link":"https://example.atlassian.net/browse/SEC-24"}`, "step ticket succeeded: https://example.atlassian.net/browse/SEC-24"},
 		{"approval.requested", `{"message":"Isolate host-42?"}`, "approval asked: Isolate host-42?"},
 		{"approval.refused", `{"reason":"Not allowed: four-eyes."}`, "Not allowed: four-eyes."},
 		{"approval.timed_out", `{"step":"approve"}`, "approval of step approve timed out"},

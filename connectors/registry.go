@@ -48,6 +48,10 @@ type Spec struct {
 	// Idempotent actions may be retried after a crash left their outcome
 	// unknown; others are reported failed-unknown instead.
 	Idempotent bool
+	// Link names the output holding a link to what the action made (a
+	// ticket, a case), if it makes one. The step's case-log entry records
+	// that link, so the incident's timeline leads to the ticket.
+	Link string
 }
 
 // Input returns the declared input called name.

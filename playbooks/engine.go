@@ -536,6 +536,10 @@ func (e *Engine) saveStep(ctx context.Context, st *runState, step *Step, status 
 	if attempts > 1 {
 		body["attempt"] = attempts
 	}
+	if link, _ := outputs[step.Action.Link].(string); status == StatusSucceeded && step.Action.Link != "" && link != "" {
+		// What the step made (a ticket, a case) is linked from the case log.
+		body["link"] = link
+	}
 	if status == StatusRunning && with != nil {
 		body["with"] = maskSensitive(st.env.Redact(with))
 	}

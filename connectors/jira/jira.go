@@ -8,10 +8,14 @@
 // digits of its SHA-256), and the action first searches for an issue with
 // that label and returns it if there is one. It also searches again when
 // the create request's outcome is unknown (a 5xx or a lost connection),
-// before reporting a failure. Two limits: Jira's search index may lag a
-// second or so behind a create, and the engine gives each attempt of a
-// step its own key, so this guards repeats of one attempt (a restarted
-// run resuming it), not a step's later retries.
+// before reporting a failure. The engine gives every attempt of a step the
+// same key, so a retry and a restarted run both find the first issue; the
+// limit is Jira's search index, which may lag a second or so behind a
+// create.
+//
+// The issue's browse URL is the action's link (connectors.Spec.Link): the
+// step's case-log entry records it, so the incident's timeline leads to
+// the ticket.
 //
 // Jira Cloud authenticates with an account e-mail and an API token (basic
 // auth); Jira Server and Data Center with a personal access token (bearer).
@@ -130,6 +134,7 @@ func (a *createIssue) Spec() connectors.Spec {
 		},
 		// The label search narrows the window but cannot close it.
 		Idempotent: false,
+		Link:       "url",
 	}
 }
 

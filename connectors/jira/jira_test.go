@@ -355,6 +355,6 @@ func TestSpecs(t *testing.T) {
 		t.Fatal(err)
 	}
 	vendortest.CheckSpecs(t, c.Actions(), "jira.", map[string]vendortest.Spec{
-		"jira.create_issue": {Required: []string{"summary"}},
+		"jira.create_issue": {Required: []string{"summary"}, Link: "url"},
 	})
 }

@@ -5,7 +5,8 @@
 // TheHive has no idempotency key for case creation, so the action is
 // declared not idempotent: the engine reports a crash during it as an
 // unknown outcome rather than opening a second case, and the shared client
-// does not repeat the create after a 5xx.
+// does not repeat the create after a 5xx. The case's URL is the action's
+// link (connectors.Spec.Link), recorded in the step's case-log entry.
 package thehive
 
 import (
@@ -91,6 +92,7 @@ func (a *createCase) Spec() connectors.Spec {
 			{Name: "number", Type: connectors.Int, Doc: "Case number, as the UI shows it."},
 			{Name: "url", Type: connectors.String, Doc: "Link to the case in TheHive."},
 		},
+		Link: "url",
 	}
 }
 

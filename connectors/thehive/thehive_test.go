@@ -172,6 +172,6 @@ func TestSpecs(t *testing.T) {
 		t.Fatal(err)
 	}
 	vendortest.CheckSpecs(t, c.Actions(), "thehive.", map[string]vendortest.Spec{
-		"thehive.create_case": {Required: []string{"title"}},
+		"thehive.create_case": {Required: []string{"title"}, Link: "url"},
 	})
 }

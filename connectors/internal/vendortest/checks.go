@@ -30,6 +30,8 @@ type Spec struct {
 	Idempotent  bool
 	// Required names inputs that must be declared Required.
 	Required []string
+	// Link is the output the spec must name as its link, or "".
+	Link string
 }
 
 // CheckSpecs checks that acts are exactly the actions of want, each named
@@ -52,6 +54,13 @@ func CheckSpecs(t testing.TB, acts []connectors.Action, prefix string, want map[
 			t.Errorf("%s: Destructive %v, Idempotent %v; want %v, %v", s.Name, s.Destructive, s.Idempotent, w.Destructive, w.Idempotent)
 		case s.Doc == "" || len(s.Outputs) == 0:
 			t.Errorf("%s: no Doc or no Outputs", s.Name)
+		case s.Link != w.Link:
+			t.Errorf("%s: Link %q, want %q", s.Name, s.Link, w.Link)
+		}
+		if s.Link != "" {
+			if f, ok := output(s, s.Link); !ok || f.Type != connectors.String {
+				t.Errorf("%s: Link %q is not a declared string output", s.Name, s.Link)
+			}
 		}
 		seen[s.Name] = true
 		for _, fields := range [][]connectors.Field{s.Inputs, s.Outputs} {
@@ -74,6 +83,15 @@ func CheckSpecs(t testing.TB, acts []connectors.Action, prefix string, want map[
 			t.Errorf("action %s missing", name)
 		}
 	}
+}
+
+func output(s connectors.Spec, name string) (connectors.Field, bool) {
+	for _, f := range s.Outputs {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return connectors.Field{}, false
 }
 
 // Indicator classifies v, ending the test if it is not an indicator.
