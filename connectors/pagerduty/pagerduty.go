@@ -7,8 +7,9 @@
 // The key is the step's dedup_key input or, failing that, its incident
 // input (the incident reference, ${{ incident.ref }}), so that every page
 // about one incident lands on one PagerDuty alert and resolve can find it.
-// The per-attempt Call.IdempotencyKey is deliberately not used: a retried
-// step would page again under a new key.
+// Call.IdempotencyKey is deliberately not used: it names one step of one
+// run, so a second playbook run about the same incident would page again,
+// and resolve, a step of its own, could not name the trigger's alert.
 package pagerduty
 
 import (
