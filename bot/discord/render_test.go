@@ -62,6 +62,16 @@ func TestRenderGolden(t *testing.T) {
 			Links:  []bot.Link{{Text: "evil](javascript:x)", URL: "javascript:alert(1)"}, {Text: "ok", URL: "https://example.com/a?b=1&c=2"}, {Text: "paren", URL: "https://example.com/a)(b"}},
 			Footer: "@everyone",
 		},
+		"progress": {
+			Title: "▶ contain · run 3", Footer: "started by 200000000000000001",
+			Fields: []bot.Field{
+				{Label: "✅ approve: Isolate host-42?", Value: "succeeded"},
+				{Label: "⏳ isolate: http.request POST https://edr.example/contain", Value: "running"},
+				{Label: "▫️ tell", Value: "pending"},
+				{Label: "❌ notify_pager", Value: "failed: HTTP 503 from https://pager.example/v2/enqueue after 3 attempts, the last at 09:14:07 UTC"},
+			},
+			Tag: "outbox-31",
+		},
 		"announcement": {Actor: "discord:200000000000000001", Text: "handed command to", Mentions: []string{"discord:200000000000000002"}},
 	}
 	for name, msg := range tests {
