@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"regexp"
 	"strings"
 	"time"
@@ -118,8 +117,7 @@ func (a *aliasAction) Spec() connectors.Spec {
 		s.Destructive = false
 		return s
 	}
-	s.Inputs = append(s.Inputs, connectors.Field{Name: "allow_private", Type: connectors.Bool, Default: false,
-		Doc: "Allow blocking loopback, private, link-local and shared (CGNAT) ranges."})
+	s.Inputs = append(s.Inputs, connectors.AllowPrivateInput)
 	return s
 }
 
@@ -154,29 +152,9 @@ func (a *aliasAction) Run(ctx context.Context, call connectors.Call) (map[string
 // parse checks the inputs and returns the address in canonical form and
 // the alias.
 func (a *aliasAction) parse(with map[string]any) (ip, alias string, err error) {
-	raw, err := connectors.Text(with, "ip")
+	p, err := connectors.BlockTarget(with, a.op == "add")
 	if err != nil {
 		return "", "", err
-	}
-	if raw == "" {
-		return "", "", errors.New("with.ip: required input missing")
-	}
-	p, err := parsePrefix(raw)
-	if err != nil {
-		return "", "", fmt.Errorf("with.ip: %w", err)
-	}
-	if a.op == "add" {
-		allow := false
-		switch v := with["allow_private"].(type) {
-		case nil:
-		case bool:
-			allow = v
-		default:
-			return "", "", fmt.Errorf("with.allow_private: expected true or false, got %T", v)
-		}
-		if err := blockable(p, allow); err != nil {
-			return "", "", fmt.Errorf("with.ip: %w", err)
-		}
 	}
 	if alias, err = connectors.Text(with, "alias"); err != nil {
 		return "", "", err
@@ -190,76 +168,5 @@ func (a *aliasAction) parse(with map[string]any) (ip, alias string, err error) {
 	case !aliasRE.MatchString(alias):
 		return "", "", fmt.Errorf("with.alias: %q is not an alias name (letters, digits, _)", alias)
 	}
-	if p.IsSingleIP() {
-		return p.Addr().String(), alias, nil
-	}
-	return p.String(), alias, nil
-}
-
-// parsePrefix parses an address ("203.0.113.7") or a network
-// ("203.0.113.0/24"). A network with host bits set is refused rather than
-// widened or narrowed silently: 203.0.113.7/24 could mean either.
-func parsePrefix(s string) (netip.Prefix, error) {
-	if !strings.Contains(s, "/") {
-		addr, err := netip.ParseAddr(s)
-		if err != nil || addr.Zone() != "" {
-			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or a network in CIDR notation", s)
-		}
-		addr = addr.Unmap()
-		return netip.PrefixFrom(addr, addr.BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or a network in CIDR notation", s)
-	}
-	if p.Addr().Is4In6() {
-		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-		if p.Bits() < 0 {
-			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or a network in CIDR notation", s)
-		}
-	}
-	if m := p.Masked(); m != p {
-		return netip.Prefix{}, fmt.Errorf("%s has host bits set; the network is %s", s, m)
-	}
-	return p, nil
-}
-
-// Smallest prefix lengths blocked: anything wider is almost surely a typo
-// (0.0.0.0/0 would cut the firewall off from everyone).
-const (
-	minBits4 = 8
-	minBits6 = 16
-)
-
-// protected are the ranges block_ip refuses without allow_private: the
-// firewall's own networks, where a block locks out colleagues or the
-// management interface itself.
-var protected = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),      // "this network"
-	netip.MustParsePrefix("10.0.0.0/8"),     // RFC 1918
-	netip.MustParsePrefix("100.64.0.0/10"),  // shared address space (CGNAT)
-	netip.MustParsePrefix("127.0.0.0/8"),    // loopback
-	netip.MustParsePrefix("169.254.0.0/16"), // link-local
-	netip.MustParsePrefix("172.16.0.0/12"),  // RFC 1918
-	netip.MustParsePrefix("192.168.0.0/16"), // RFC 1918
-	netip.MustParsePrefix("::/128"),         // unspecified
-	netip.MustParsePrefix("::1/128"),        // loopback
-	netip.MustParsePrefix("fc00::/7"),       // unique local
-	netip.MustParsePrefix("fe80::/10"),      // link-local
-}
-
-// blockable says why p must not be blocked, or returns nil.
-func blockable(p netip.Prefix, allowPrivate bool) error {
-	if (p.Addr().Is4() && p.Bits() < minBits4) || (p.Addr().Is6() && p.Bits() < minBits6) {
-		return fmt.Errorf("%s is too wide to block (the prefix must be /%d or longer for IPv4, /%d or longer for IPv6)", p, minBits4, minBits6)
-	}
-	if allowPrivate {
-		return nil
-	}
-	for _, r := range protected {
-		if r.Overlaps(p) {
-			return fmt.Errorf("%s is in the private or local range %s; set allow_private: true to block it anyway", p, r)
-		}
-	}
-	return nil
+	return connectors.FormatNetwork(p), alias, nil
 }
