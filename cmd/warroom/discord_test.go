@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	discordbot "github.com/warroom-bot/warroom/bot/discord"
 	"github.com/warroom-bot/warroom/bot/discord/fakediscord"
 	"github.com/warroom-bot/warroom/config"
 )
@@ -21,6 +23,7 @@ import (
 // its summary.
 func TestServeWithDiscord(t *testing.T) {
 	fake := fakediscord.NewT(t)
+	fake.SetBotPermissions(discordbot.InvitePermissions) // what the README's invite URL grants
 	category := fake.AddCategory("Incidents")
 	fake.AddCategory("Closed incidents")
 	pub, priv, err := ed25519.GenerateKey(nil)
@@ -78,14 +81,14 @@ discord:
 	if res := send(cmd, priv); res.StatusCode != 200 {
 		t.Fatalf("/incident new: %d", res.StatusCode)
 	}
-	eventually(t, "a channel under the category with the summary", func() bool {
+	eventually(t, "a channel under the category with the summary pinned", func() bool {
 		ch, ok := fake.ChannelByName("inc-1-ransomware-on-fs01")
 		if !ok || ch.ParentID != category {
 			return false
 		}
 		for _, m := range fake.Messages(ch.ID) {
 			for _, e := range m.Embeds {
-				if strings.Contains(e.Title, "INC-1 · Ransomware on FS01") {
+				if strings.Contains(e.Title, "INC-1 · Ransomware on FS01") && slices.Contains(ch.Pins, m.ID) {
 					return true
 				}
 			}
