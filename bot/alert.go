@@ -21,9 +21,14 @@ type Alert struct {
 	RawSeverity string            `json:"raw_severity,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
 	Observables []Observable      `json:"observables,omitempty"`
-	StartsAt    time.Time         `json:"starts_at,omitzero"`
-	EndsAt      time.Time         `json:"ends_at,omitzero"`
-	URL         string            `json:"url,omitempty"` // back to the source
+	// DeriveObservables, when set, computes Observables; see Observe.
+	// Parsers leave the work for later because only an alert stored new
+	// needs it: a repeat of a known fingerprint keeps what its first
+	// sighting found, and extraction is most of what parsing costs.
+	DeriveObservables func() []Observable `json:"-"`
+	StartsAt          time.Time           `json:"starts_at,omitzero"`
+	EndsAt            time.Time           `json:"ends_at,omitzero"`
+	URL               string              `json:"url,omitempty"` // back to the source
 	// GroupKey is set at intake from the labels named in alerts.group_by:
 	// different fingerprints with one group key fold into one incident.
 	GroupKey string          `json:"group_key,omitempty"`
@@ -36,4 +41,12 @@ type Alert struct {
 type Observable struct {
 	Type  string `json:"type"`
 	Value string `json:"value"`
+}
+
+// Observe fills Observables from DeriveObservables, once.
+func (a *Alert) Observe() {
+	if a.DeriveObservables != nil {
+		a.Observables = a.DeriveObservables()
+		a.DeriveObservables = nil
+	}
 }

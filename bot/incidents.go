@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -102,6 +103,10 @@ type Service struct {
 	ingestMu    sync.Mutex
 	ingestQueue []*ingestReq
 	ingestBusy  bool
+	// repeatDue is when, in Unix nanoseconds, the next summary of alert
+	// repeats falls due at the earliest (see logRepeats).
+	repeatDue atomic.Int64
+	intake    intakeCache
 }
 
 // NewService returns a Service over db.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -51,7 +53,15 @@ func (s *Service) Ingest(ctx context.Context, alerts []Alert) ([]IngestResult, e
 			return nil, fmt.Errorf("ingest: alert %d (%s): alert is incomplete: fingerprint, title, severity and status are required", i, a.Fingerprint)
 		}
 	}
-	req := &ingestReq{ctx: ctx, alerts: alerts, done: make(chan ingestDone, 1)}
+	results, err := s.submit(&ingestReq{ctx: ctx, alerts: alerts, done: make(chan ingestDone, 1)})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	return results, nil
+}
+
+// submit queues a request for the next batch and waits for its outcome.
+func (s *Service) submit(req *ingestReq) ([]IngestResult, error) {
 	s.ingestMu.Lock()
 	s.ingestQueue = append(s.ingestQueue, req)
 	start := !s.ingestBusy
@@ -63,21 +73,21 @@ func (s *Service) Ingest(ctx context.Context, alerts []Alert) ([]IngestResult, e
 	var d ingestDone
 	select {
 	case d = <-req.done:
-	case <-ctx.Done():
+	case <-req.ctx.Done():
 		// The batch may still commit; the caller must not acknowledge.
-		return nil, fmt.Errorf("ingest: %w", ctx.Err())
+		return nil, req.ctx.Err()
 	}
-	if d.err != nil {
-		return nil, fmt.Errorf("ingest: %w", d.err)
-	}
-	return d.results, nil
+	return d.results, d.err
 }
 
 // ingestReq is one caller's alerts waiting for a batch.
 type ingestReq struct {
 	ctx    context.Context
 	alerts []Alert
-	done   chan ingestDone
+	// repeatsBy, when set, asks for the summaries of repeats that began
+	// by then, due or not (see logRepeats).
+	repeatsBy time.Time
+	done      chan ingestDone
 }
 
 type ingestDone struct {
@@ -89,6 +99,11 @@ type ingestDone struct {
 // It runs only while there is work, so an idle service holds no goroutine.
 func (s *Service) drainIngest() {
 	for {
+		// Handlers that are ready to run have alerts on their way: let
+		// them queue first, so that they share this batch's commit
+		// rather than wait for the next. Yielding costs nothing when no
+		// one else is ready.
+		runtime.Gosched()
 		s.ingestMu.Lock()
 		batch := s.ingestQueue
 		s.ingestQueue = nil
@@ -123,6 +138,9 @@ func (s *Service) ingestBatch(reqs []*ingestReq) {
 	ctx := context.WithoutCancel(live[0].ctx)
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		opened = opened[:0]
+		if err := s.intake.check(ctx, tx, s.db.NoticeEpoch()); err != nil {
+			return err
+		}
 		b := &repeats{byFingerprint: map[string]*repeat{}}
 		var fps []string
 		seen := map[string]bool{}
@@ -134,9 +152,25 @@ func (s *Service) ingestBatch(reqs []*ingestReq) {
 				}
 			}
 		}
+		// Summaries that fell due ride along, before the batch reads
+		// what they change.
+		var dueBy time.Time
+		if s.repeatLogDue(now) {
+			dueBy = now.Add(-repeatLogEvery)
+		}
+		for _, r := range live {
+			if r.repeatsBy.After(dueBy) {
+				dueBy = r.repeatsBy
+			}
+		}
+		if !dueBy.IsZero() {
+			if err := s.logRepeats(ctx, tx, now, dueBy); err != nil {
+				return err
+			}
+		}
 		// One read for the whole batch instead of one per alert.
 		var err error
-		if b.known, err = tx.LatestAlerts(ctx, fps); err != nil {
+		if b.known, err = s.lookup(ctx, tx, fps); err != nil {
 			return err
 		}
 		for i, r := range live {
@@ -154,6 +188,11 @@ func (s *Service) ingestBatch(reqs []*ingestReq) {
 		}
 		return s.flushRepeats(ctx, tx, now, b.order)
 	})
+	if err != nil {
+		// What the batch remembered may have rolled back with it.
+		s.repeatDue.Store(0)
+		s.intake.drop()
+	}
 	for i, r := range live {
 		if err != nil {
 			r.done <- ingestDone{err: err}
@@ -202,11 +241,12 @@ func (s *Service) flushRepeat(ctx context.Context, tx *store.Tx, now time.Time, 
 
 // flushRepeats writes the counted sightings of each fingerprint: the
 // alerts' counts and the incidents' (one statement each for all of them),
-// a case-log entry per fingerprint and a notice for the rooms.
+// the first unlogged sighting of alerts that had none, and a notice for
+// the rooms. The case log hears of them later, summed up (see logRepeats).
 func (s *Service) flushRepeats(ctx context.Context, tx *store.Tx, now time.Time, rs []*repeat) error {
 	var alerts, incidents []store.Count
 	perIncident := map[int64]int{}
-	var ids []int64
+	var ids, fresh []int64
 	for _, r := range rs {
 		if r.n == 0 {
 			continue
@@ -216,6 +256,14 @@ func (s *Service) flushRepeats(ctx context.Context, tx *store.Tx, now time.Time,
 			ids = append(ids, r.in.ID)
 		}
 		perIncident[r.in.ID] += r.n
+		if r.ref.UnloggedSince.IsZero() {
+			fresh = append(fresh, r.ref.ID)
+			r.ref.UnloggedSince = now
+		}
+		r.ref.Count += r.n
+		r.ref.Status = "firing"
+		r.n = 0
+		s.intake.alerts[r.last.Fingerprint] = r.ref
 	}
 	if len(alerts) == 0 {
 		return nil
@@ -229,23 +277,128 @@ func (s *Service) flushRepeats(ctx context.Context, tx *store.Tx, now time.Time,
 	if err := tx.AddIncidentsAlerts(ctx, incidents, now); err != nil {
 		return err
 	}
-	entries := make([]store.NewEntry, 0, len(alerts))
-	for _, r := range rs {
-		if r.n == 0 {
+	if len(fresh) > 0 {
+		if err := tx.MarkUnlogged(ctx, fresh, now); err != nil {
+			return err
+		}
+		s.repeatLogDueBy(now.Add(repeatLogEvery))
+	}
+	return s.queueNotices(ctx, tx, now, ids...)
+}
+
+// repeatLogEvery is how long the repeats of a firing alert are counted
+// before the case log gets one entry that sums them up. The count itself
+// is exact and durable from the first sighting; the entry is the story
+// the timeline tells, and one line per alert every few seconds reads
+// better than thousands during a storm (and costs intake far less).
+const repeatLogEvery = 10 * time.Second
+
+// repeatLogDueBy notes that a summary entry falls due at t at the latest.
+// It runs inside write transactions, which the store runs one after the
+// other, so the hint follows the order of the writes.
+func (s *Service) repeatLogDueBy(t time.Time) {
+	for {
+		cur := s.repeatDue.Load()
+		if cur <= t.UnixNano() || s.repeatDue.CompareAndSwap(cur, t.UnixNano()) {
+			return
+		}
+	}
+}
+
+// repeatLogDue reports whether a summary entry may be due at now. The
+// hint starts at zero, so a new process looks once for what a crash left.
+func (s *Service) repeatLogDue(now time.Time) bool {
+	return now.UnixNano() >= s.repeatDue.Load()
+}
+
+// logRepeats writes one "alert.repeated" entry per alert whose unlogged
+// sightings began at or before dueBy (or, given ids, for those alerts),
+// with the total count and the sightings it sums up, and marks them
+// logged. Without ids it also moves the hint to the next one due.
+func (s *Service) logRepeats(ctx context.Context, tx *store.Tx, now, dueBy time.Time, ids ...int64) error {
+	us, err := tx.UnloggedRepeats(ctx, dueBy, ids...)
+	if err != nil {
+		return err
+	}
+	entries := make([]store.NewEntry, 0, len(us))
+	logged := make([]int64, 0, len(us))
+	for _, u := range us {
+		logged = append(logged, u.Alert.ID)
+		delete(s.intake.alerts, u.Alert.Fingerprint)
+		n := u.Alert.Count - u.Logged
+		if n <= 0 {
 			continue
 		}
-		body := alertBody(r.last, r.ref.Count+r.n)
-		if r.n > 1 {
-			body["repeats"] = r.n
+		body := map[string]any{
+			"source": u.Alert.Source, "fingerprint": u.Alert.Fingerprint, "title": u.Alert.Title,
+			"severity": u.Alert.Severity, "status": u.Alert.Status, "count": u.Alert.Count, "repeats": n,
+			"first_seen": u.Since.Format(time.RFC3339Nano), "last_seen": u.Alert.LastSeen.Format(time.RFC3339Nano),
 		}
-		entries = append(entries, store.NewEntry{IncidentID: r.in.ID, At: now, Actor: System, Kind: "alert.repeated", Body: body})
-		r.ref.Count += r.n
-		r.n = 0
+		if u.Alert.URL != "" {
+			body["url"] = u.Alert.URL
+		}
+		entries = append(entries, store.NewEntry{IncidentID: u.Alert.IncidentID, At: now, Actor: System, Kind: "alert.repeated", Body: body})
 	}
 	if _, err := tx.AppendAll(ctx, entries); err != nil {
 		return err
 	}
-	return s.queueNotices(ctx, tx, now, ids...)
+	if err := tx.MarkLogged(ctx, logged); err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		return nil
+	}
+	next, pending, err := tx.NextUnlogged(ctx)
+	if err != nil {
+		return err
+	}
+	due := int64(math.MaxInt64)
+	if pending {
+		due = next.Add(repeatLogEvery).UnixNano()
+	}
+	s.repeatDue.Store(due)
+	return nil
+}
+
+// FlushRepeats writes the summary entries of every alert's unlogged
+// repeats now, due or not: at shutdown, and in tests that read the case
+// log.
+func (s *Service) FlushRepeats(ctx context.Context) error {
+	return s.writeRepeatLog(ctx, time.Unix(0, math.MaxInt64))
+}
+
+// writeRepeatLog writes the summaries of repeats that began by dueBy. It
+// goes through the intake batches, which alone write alerts' state.
+func (s *Service) writeRepeatLog(ctx context.Context, dueBy time.Time) error {
+	if _, err := s.submit(&ingestReq{ctx: ctx, repeatsBy: dueBy, done: make(chan ingestDone, 1)}); err != nil {
+		return fmt.Errorf("log alert repeats: %w", err)
+	}
+	return nil
+}
+
+// RunRepeatLog writes the summaries of alert repeats as they fall due when
+// no alert arrives to carry them, checking every interval, until ctx ends;
+// then it writes what is left, so a clean stop leaves nothing unsummarised.
+func (s *Service) RunRepeatLog(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := s.FlushRepeats(final); err != nil {
+				s.opts.Logger.Error("log alert repeats at stop", "err", err)
+			}
+			return
+		case <-t.C:
+			if now := s.opts.Clock.Now().UTC(); s.repeatLogDue(now) {
+				if err := s.writeRepeatLog(ctx, now.Add(-repeatLogEvery)); err != nil {
+					s.opts.Logger.Error("log alert repeats", "err", err)
+				}
+			}
+		}
+	}
 }
 
 func (s *Service) ingestOne(ctx context.Context, tx *store.Tx, now time.Time, a Alert, b *repeats) (IngestResult, Incident, bool, error) {
@@ -295,6 +448,13 @@ func (s *Service) ingestOne(ctx context.Context, tx *store.Tx, now time.Time, a 
 		if a.Status == "resolved" && known.Status != "resolved" {
 			outcome = AlertResolved
 		}
+		if known.Count > known.Logged {
+			// The summary of the sightings before this one goes first.
+			if err := s.logRepeats(ctx, tx, now, now, known.ID); err != nil {
+				return IngestResult{}, Incident{}, false, err
+			}
+		}
+		delete(s.intake.alerts, a.Fingerprint)
 		if err := tx.RepeatAlert(ctx, known.ID, a.Status, now); err != nil {
 			return IngestResult{}, Incident{}, false, err
 		}
@@ -324,7 +484,7 @@ func (s *Service) ingestOne(ctx context.Context, tx *store.Tx, now time.Time, a 
 		in, err := tx.OpenIncidentInGroup(ctx, a.GroupKey, now.Add(-s.opts.GroupWindow))
 		switch {
 		case err == nil:
-			if err := s.attachAlert(ctx, tx, now, in.ID, a); err != nil {
+			if err := s.attachAlert(ctx, tx, now, in.ID, &a); err != nil {
 				return IngestResult{}, Incident{}, false, err
 			}
 			if err := s.alertJoined(ctx, tx, now, &in, a, "alert.attached", 1); err != nil {
@@ -360,7 +520,7 @@ func (s *Service) openFromAlert(ctx context.Context, tx *store.Tx, now time.Time
 	}); err != nil {
 		return Incident{}, err
 	}
-	if err := s.attachAlert(ctx, tx, now, in.ID, a); err != nil {
+	if err := s.attachAlert(ctx, tx, now, in.ID, &a); err != nil {
 		return Incident{}, err
 	}
 	if _, err := tx.Append(ctx, in.ID, now, System, "alert.attached", alertBody(a, 1)); err != nil {
@@ -381,7 +541,12 @@ func (s *Service) openFromAlert(ctx context.Context, tx *store.Tx, now time.Time
 	return in, nil
 }
 
-func (s *Service) attachAlert(ctx context.Context, tx *store.Tx, now time.Time, incidentID int64, a Alert) error {
+// attachAlert stores a new fingerprint of an incident, with its
+// observables, derived now that they are needed.
+func (s *Service) attachAlert(ctx context.Context, tx *store.Tx, now time.Time, incidentID int64, a *Alert) error {
+	a.Observe()
+	// The fingerprint's newest alert is this one now.
+	delete(s.intake.alerts, a.Fingerprint)
 	labels, _ := json.Marshal(a.Labels)
 	observables, _ := json.Marshal(a.Observables)
 	if a.Observables == nil {
@@ -432,18 +597,106 @@ func (s *Service) queueNotices(ctx context.Context, tx *store.Tx, now time.Time,
 	if len(s.opts.Platforms) == 0 {
 		return nil
 	}
-	notices, err := tx.NoticesOf(ctx, incidentIDs, s.opts.Platforms)
+	unknown := incidentIDs[:0:0]
+	for _, id := range incidentIDs {
+		if !s.intake.noticed[id] {
+			unknown = append(unknown, id)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	notices, err := tx.NoticesOf(ctx, unknown, s.opts.Platforms)
 	if err != nil {
 		return err
 	}
-	for _, id := range incidentIDs {
+	for _, id := range unknown {
 		for _, p := range s.opts.Platforms {
 			if err := queueNoticeFrom(ctx, tx, now, p, id, notices[id][p]); err != nil {
 				return err
 			}
 		}
+		s.intake.noticed[id] = true
 	}
 	return nil
+}
+
+// intakeCache is what alert intake remembers of the store from one batch
+// to the next, so that a storm of repeats reads almost nothing: the stored
+// state of each fingerprint's alert, which only intake writes, and the
+// incidents whose rooms all have a notice queued. Only the write functions
+// of intake batches use it, and the store runs those one at a time. It is
+// dropped whenever it may be wrong: after a batch that failed, when
+// another connection has committed (data_version), and, for the notices,
+// when one has gone out (store.DB.NoticeEpoch).
+type intakeCache struct {
+	version int64                     // the data_version it is good for; -1 when dropped
+	alerts  map[string]store.AlertRef // by fingerprint; the incident fields are read afresh
+	epoch   int64                     // the NoticeEpoch noticed is good for
+	noticed map[int64]bool            // incident id → every room has a notice queued
+}
+
+// maxCachedAlerts bounds the fingerprints remembered; past it the cache
+// starts again, which costs a read per fingerprint once.
+const maxCachedAlerts = 100_000
+
+// check drops what may have changed since the last batch.
+func (c *intakeCache) check(ctx context.Context, tx *store.Tx, epoch int64) error {
+	v, err := tx.DataVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v != c.version || c.alerts == nil || len(c.alerts) > maxCachedAlerts {
+		c.version, c.alerts, c.noticed = v, map[string]store.AlertRef{}, map[int64]bool{}
+	}
+	if epoch != c.epoch {
+		c.epoch, c.noticed = epoch, map[int64]bool{}
+	}
+	return nil
+}
+
+// drop forgets everything; the next batch reads afresh.
+func (c *intakeCache) drop() { c.version = -1 }
+
+// lookup returns the stored alert of each fingerprint that has one, with
+// its incident's status and severity: the alerts from the cache where it
+// can and from the store for the rest, the incidents always from the
+// store, since commands and playbooks change them.
+func (s *Service) lookup(ctx context.Context, tx *store.Tx, fps []string) (map[string]store.AlertRef, error) {
+	c := &s.intake
+	out := make(map[string]store.AlertRef, len(fps))
+	var miss []string
+	var ids []int64
+	for _, fp := range fps {
+		if a, ok := c.alerts[fp]; ok {
+			out[fp] = a
+			ids = append(ids, a.IncidentID)
+		} else {
+			miss = append(miss, fp)
+		}
+	}
+	if len(ids) > 0 {
+		states, err := tx.IncidentStates(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for fp, a := range out {
+			st := states[a.IncidentID]
+			a.IncidentStatus, a.IncidentSeverity = st.Status, st.Severity
+			out[fp] = a
+		}
+	}
+	if len(miss) > 0 {
+		got, err := tx.LatestAlerts(ctx, miss)
+		if err != nil {
+			return nil, err
+		}
+		for fp, a := range got {
+			out[fp] = a
+			c.alerts[fp] = a
+		}
+	}
+	return out, nil
 }
 
 func alertBody(a Alert, count int) map[string]any {

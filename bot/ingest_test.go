@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/warroom-bot/warroom/bot"
+	"github.com/warroom-bot/warroom/internal/fakeclock"
 	"github.com/warroom-bot/warroom/store"
 )
 
@@ -43,6 +46,9 @@ func TestConcurrentRepeatsAreCountedExactly(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if err := svc.FlushRepeats(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	ins, err := db.Incidents(ctx, store.IncidentFilter{})
 	if err != nil {
@@ -114,6 +120,9 @@ func TestRepeatsAroundARaiseInOneCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := svc.FlushRepeats(ctx); err != nil {
+		t.Fatal(err)
+	}
 	var outcomes []string
 	for _, r := range res {
 		outcomes = append(outcomes, r.Outcome)
@@ -154,5 +163,132 @@ func TestRepeatsAroundARaiseInOneCall(t *testing.T) {
 	// Opened (1), two repeats counted together (3), the raise (4), two more (6).
 	if want := []int{1, 1, 3, 2, 4, 1, 6, 2}; fmt.Sprint(counts) != fmt.Sprint(want) {
 		t.Errorf("case log (count, repeats) pairs %v, want %v", counts, want)
+	}
+}
+
+// repeatSummaries returns the "alert.repeated" entries of an incident as
+// (count, repeats) pairs.
+func repeatSummaries(t *testing.T, db *store.DB, id int64) [][2]int {
+	t.Helper()
+	entries, err := db.Entries(context.Background(), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][2]int
+	for _, e := range entries {
+		if e.Kind != "alert.repeated" {
+			continue
+		}
+		var body struct{ Count, Repeats int }
+		if err := json.Unmarshal(e.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, [2]int{body.Count, body.Repeats})
+	}
+	return out
+}
+
+// TestRepeatSummariesSurviveACrash: repeats are counted in the alert's row
+// as they arrive and summed up in the case log when their window has
+// passed. A process that dies before writing the summary leaves it to the
+// next one, which writes it once.
+func TestRepeatSummariesSurviveACrash(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "w.db")
+	clock := fakeclock.New(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
+	open := func() (*store.DB, *bot.Service) {
+		db, err := store.Open(ctx, path, store.WithSync("normal"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, bot.NewService(db, bot.Options{Platforms: []string{"slack"}, Clock: clock})
+	}
+	alert := bot.Alert{Source: "alertmanager", Fingerprint: "fp", Status: "firing", Title: "Disk full", Severity: "high"}
+	db, svc := open()
+	for range 8 {
+		if _, err := svc.Ingest(ctx, []bot.Alert{alert}); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Second)
+	}
+	if got := repeatSummaries(t, db, 1); len(got) != 0 {
+		t.Fatalf("summaries before the window passed: %v", got)
+	}
+	db.Close() // the process dies: nothing was flushed at a stop
+
+	db, svc = open()
+	defer db.Close()
+	clock.Advance(10 * time.Second)
+	// The next batch, whatever its alerts, carries what fell due.
+	other := alert
+	other.Fingerprint, other.Title = "fp-other", "CPU hot"
+	if _, err := svc.Ingest(ctx, []bot.Alert{other}); err != nil {
+		t.Fatal(err)
+	}
+	if got := repeatSummaries(t, db, 1); fmt.Sprint(got) != "[[8 7]]" {
+		t.Errorf("summaries after the restart %v, want one of 7 repeats at count 8", got)
+	}
+	if err := svc.FlushRepeats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := repeatSummaries(t, db, 1); len(got) != 1 {
+		t.Errorf("a flush wrote the summary again: %v", got)
+	}
+}
+
+// TestIntakeSeesChangesMadeElsewhere: intake remembers alerts between
+// batches, yet a change made by another connection (a second warroom on
+// the same database) or by a command is seen by the next batch: a resolved
+// alert is not announced twice, and a closed incident takes no more
+// alerts.
+func TestIntakeSeesChangesMadeElsewhere(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "w.db")
+	openSvc := func() (*store.DB, *bot.Service) {
+		db, err := store.Open(ctx, path, store.WithSync("normal"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db, bot.NewService(db, bot.Options{Platforms: []string{"slack"}})
+	}
+	dbA, a := openSvc()
+	_, b := openSvc()
+	ingest := func(svc *bot.Service, status string) bot.IngestResult {
+		t.Helper()
+		res, err := svc.Ingest(ctx, []bot.Alert{{Source: "alertmanager", Fingerprint: "fp", Status: status, Title: "Disk full", Severity: "high"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res[0]
+	}
+	ingest(a, "firing")
+	ingest(a, "firing") // a remembers the alert as firing
+	if r := ingest(b, "resolved"); r.Outcome != bot.AlertResolved {
+		t.Fatalf("the other instance: %+v, want resolved", r)
+	}
+	if r := ingest(a, "resolved"); r.Outcome != bot.AlertRepeated {
+		t.Errorf("a resolved alert resolved again: %+v, want repeated", r)
+	}
+	resolvedNotices := 0
+	rows, err := dbA.OutboxRows(ctx, "pending")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if strings.Contains(string(r.Payload), "Alert resolved at the source") {
+			resolvedNotices++
+		}
+	}
+	if resolvedNotices != 1 {
+		t.Errorf("%d resolved messages queued, want 1", resolvedNotices)
+	}
+
+	ingest(a, "firing")
+	if _, err := a.Close(ctx, "local:alice", 1, "done"); err != nil {
+		t.Fatal(err)
+	}
+	if r := ingest(a, "firing"); r.Outcome != bot.AlertOpened || r.Incident != "INC-2" {
+		t.Errorf("after the close: %+v, want INC-2 opened", r)
 	}
 }

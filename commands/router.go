@@ -504,6 +504,9 @@ func Describe(e store.Entry) string {
 		return "approval of step " + s("step") + " " + strings.ReplaceAll(strings.TrimPrefix(e.Kind, "approval."), "_", " ")
 	case "alert.attached", "alert.repeated", "alert.resolved":
 		d := strings.TrimPrefix(e.Kind, "alert.") + ": " + s("title")
+		if n, ok := b["repeats"].(float64); ok && n > 1 {
+			d = fmt.Sprintf("repeated %d times: %s", int(n), s("title"))
+		}
 		if n, ok := b["count"].(float64); ok {
 			d += fmt.Sprintf(" (%d in all)", int(n))
 		}

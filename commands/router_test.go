@@ -59,6 +59,7 @@ func TestDescribe(t *testing.T) {
 		{"approval.refused", `{"reason":"Not allowed: four-eyes."}`, "Not allowed: four-eyes."},
 		{"approval.timed_out", `{"step":"approve"}`, "approval of step approve timed out"},
 		{"alert.repeated", `{"title":"Disk full","count":12}`, "repeated: Disk full (12 in all)"},
+		{"alert.repeated", `{"title":"Disk full","count":12,"repeats":7}`, "repeated 7 times: Disk full (12 in all)"},
 		{"enrichment.result", `{"source":"virustotal","value":"45.155.205.233","verdict":"malicious"}`, "virustotal: 45.155.205.233 malicious"},
 		{"enrichment.result", `{"source":"abuseipdb","value":"45.155.205.233","verdict":"unknown","error":"timeout"}`, "abuseipdb: 45.155.205.233 error: timeout"},
 		{"command.refused", `{"command":"/contain","needs_role":"lead"}`, "/contain needs role lead"},

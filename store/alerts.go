@@ -62,6 +62,10 @@ type AlertRef struct {
 	// the alert so that a plain repeat needs no full incident read.
 	IncidentStatus   string
 	IncidentSeverity string
+	// Logged is Count as of the alert's last case-log entry; the
+	// sightings since, from UnloggedSince on, await a summary entry.
+	Logged        int
+	UnloggedSince time.Time
 }
 
 // OpenIncidentInGroup returns the newest incident that is not closed, holds
@@ -86,22 +90,26 @@ func (tx *Tx) InsertAlert(ctx context.Context, a Alert) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("insert alert: %w", err)
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO alert_state(alert_id, fingerprint, incident_id, status, count, last_seen, resolved_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, a.Fingerprint, a.IncidentID, a.Status, max(a.Count, 1), nanos(a.LastSeen), nullTime(a.ResolvedAt)); err != nil {
+	// The caller logs the new alert in the same transaction: its count is
+	// logged.
+	if _, err := tx.exec(ctx, `INSERT INTO alert_state(alert_id, fingerprint, incident_id, status, count, last_seen, resolved_at, logged)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, a.Fingerprint, a.IncidentID, a.Status, max(a.Count, 1), nanos(a.LastSeen), nullTime(a.ResolvedAt), max(a.Count, 1)); err != nil {
 		return 0, fmt.Errorf("insert alert: %w", err)
 	}
 	return id, nil
 }
 
-// RepeatAlert records one more sighting of an attached alert, at at; see
-// RepeatFiring for many firing alerts at once.
+// RepeatAlert records one more sighting of an attached alert, at at, that
+// the caller logs in the same transaction (after the summary of any
+// sightings still unlogged, see UnloggedRepeats); see RepeatFiring for many
+// firing alerts at once.
 func (tx *Tx) RepeatAlert(ctx context.Context, id int64, status string, at time.Time) error {
 	resolved := sql.NullInt64{}
 	if status == "resolved" {
 		resolved = nullTime(at)
 	}
-	_, err := tx.exec(ctx, `UPDATE alert_state SET count = count + 1, last_seen = ?, status = ?, resolved_at = ?
-		WHERE alert_id = ?`, nanos(at), status, resolved, id)
+	_, err := tx.exec(ctx, `UPDATE alert_state SET count = count + 1, last_seen = ?, status = ?, resolved_at = ?,
+		logged = count + 1, unlogged_since = NULL WHERE alert_id = ?`, nanos(at), status, resolved, id)
 	if err != nil {
 		return fmt.Errorf("repeat alert %d: %w", id, err)
 	}
@@ -155,8 +163,12 @@ func noticeOf(ctx context.Context, q querier, platform string, incidentID int64)
 	return n, err
 }
 
-// SaveNotice stores the alert-notice state of an incident's room on a platform.
+// SaveNotice stores the alert-notice state of an incident's room on a
+// platform. Saving a notice as no longer pending moves NoticeEpoch on.
 func (tx *Tx) SaveNotice(ctx context.Context, platform string, incidentID int64, n Notice) error {
+	if !n.Pending {
+		tx.db.noticeEpoch.Add(1)
+	}
 	_, err := tx.exec(ctx, `INSERT INTO alert_notices(platform, incident_id, noticed, notice_at, pending)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT(platform, incident_id) DO UPDATE SET
 		noticed = excluded.noticed, notice_at = excluded.notice_at, pending = excluded.pending`,
@@ -166,6 +178,11 @@ func (tx *Tx) SaveNotice(ctx context.Context, platform string, incidentID int64,
 	}
 	return nil
 }
+
+// NoticeEpoch counts the saves of notice state that is no longer pending.
+// Intake remembers which rooms have a notice queued; when the epoch has
+// moved since, a notice may have gone out, and it reads the state again.
+func (db *DB) NoticeEpoch() int64 { return db.noticeEpoch.Load() }
 
 // chunk is how many values one IN (...) list carries; SQLite's limit on
 // bound parameters is far above it, and the statements stay cacheable.
@@ -184,25 +201,26 @@ func placeholders(n int) string { return "?" + strings.Repeat(", ?", n-1) }
 // cheaper than ORDER BY ... LIMIT 1.)
 func (tx *Tx) LatestAlerts(ctx context.Context, fingerprints []string) (map[string]AlertRef, error) {
 	out := make(map[string]AlertRef, len(fingerprints))
-	incidents := map[int64][]string{}
 	for start := 0; start < len(fingerprints); start += chunk {
 		part := fingerprints[start:min(start+chunk, len(fingerprints))]
 		args := make([]any, len(part))
 		for i, f := range part {
 			args[i] = f
 		}
-		rows, err := tx.query(ctx, `SELECT fingerprint, alert_id, incident_id, status, count FROM alert_state
-			WHERE fingerprint IN (`+placeholders(len(part))+`)`, args...)
+		rows, err := tx.query(ctx, `SELECT fingerprint, alert_id, incident_id, status, count, logged, unlogged_since
+			FROM alert_state WHERE fingerprint IN (`+placeholders(len(part))+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("look up alerts: %w", err)
 		}
 		for rows.Next() {
 			var fp string
 			var a AlertRef
-			if err := rows.Scan(&fp, &a.ID, &a.IncidentID, &a.Status, &a.Count); err != nil {
+			var since sql.NullInt64
+			if err := rows.Scan(&fp, &a.ID, &a.IncidentID, &a.Status, &a.Count, &a.Logged, &since); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("look up alerts: %w", err)
 			}
+			a.UnloggedSince = fromNull(since)
 			if a.IncidentID > out[fp].IncidentID {
 				out[fp] = a
 			}
@@ -212,13 +230,29 @@ func (tx *Tx) LatestAlerts(ctx context.Context, fingerprints []string) (map[stri
 			return nil, fmt.Errorf("look up alerts: %w", err)
 		}
 	}
+	ids := make([]int64, 0, len(out))
+	for _, a := range out {
+		ids = append(ids, a.IncidentID)
+	}
+	states, err := tx.IncidentStates(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	for fp, a := range out {
-		incidents[a.IncidentID] = append(incidents[a.IncidentID], fp)
+		st := states[a.IncidentID]
+		a.IncidentStatus, a.IncidentSeverity = st.Status, st.Severity
+		out[fp] = a
 	}
-	ids := make([]int64, 0, len(incidents))
-	for id := range incidents {
-		ids = append(ids, id)
-	}
+	return out, nil
+}
+
+// IncidentState is the little of an incident that decides how an alert
+// joins it.
+type IncidentState struct{ Status, Severity string }
+
+// IncidentStates reads the status and severity of incidents by id.
+func (tx *Tx) IncidentStates(ctx context.Context, ids []int64) (map[int64]IncidentState, error) {
+	out := make(map[int64]IncidentState, len(ids))
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
 		args := make([]any, len(part))
@@ -231,16 +265,12 @@ func (tx *Tx) LatestAlerts(ctx context.Context, fingerprints []string) (map[stri
 		}
 		for rows.Next() {
 			var id int64
-			var status, severity string
-			if err := rows.Scan(&id, &status, &severity); err != nil {
+			var st IncidentState
+			if err := rows.Scan(&id, &st.Status, &st.Severity); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("look up alerts' incidents: %w", err)
 			}
-			for _, fp := range incidents[id] {
-				a := out[fp]
-				a.IncidentStatus, a.IncidentSeverity = status, severity
-				out[fp] = a
-			}
+			out[id] = st
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -248,6 +278,18 @@ func (tx *Tx) LatestAlerts(ctx context.Context, fingerprints []string) (map[stri
 		}
 	}
 	return out, nil
+}
+
+// DataVersion returns SQLite's data_version of the writer connection: it
+// changes when another connection, in this process or another, commits a
+// change to the database. Whoever remembers rows across transactions
+// compares it to know whether someone else may have changed them.
+func (tx *Tx) DataVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := tx.queryRow(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read data version: %w", err)
+	}
+	return v, nil
 }
 
 // Count is a number of sightings for one row: an alert or an incident.
@@ -261,6 +303,94 @@ type Count struct {
 func (tx *Tx) RepeatFiring(ctx context.Context, counts []Count, at time.Time) error {
 	return tx.addCounts(ctx, counts, at, 1, `UPDATE alert_state SET count = count + CASE alert_id %s END,
 		last_seen = ?, status = 'firing', resolved_at = NULL WHERE alert_id IN (%s)`)
+}
+
+// MarkUnlogged records since as the first unlogged sighting of alerts that
+// had none; their summary entry is due a while later (see UnloggedRepeats).
+func (tx *Tx) MarkUnlogged(ctx context.Context, ids []int64, since time.Time) error {
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, nanos(since))
+		for _, id := range part {
+			args = append(args, id)
+		}
+		if _, err := tx.exec(ctx, `UPDATE alert_state SET unlogged_since = ?
+			WHERE unlogged_since IS NULL AND alert_id IN (`+placeholders(len(part))+`)`, args...); err != nil {
+			return fmt.Errorf("mark unlogged sightings: %w", err)
+		}
+	}
+	return nil
+}
+
+// Unlogged is an alert whose latest sightings are counted but not yet
+// summarised in the case log.
+type Unlogged struct {
+	Alert  Alert // its stored alert; Count is the total so far
+	Logged int   // Count as of its last case-log entry
+	Since  time.Time
+}
+
+// UnloggedRepeats returns the alerts whose first unlogged sighting is at
+// or before dueBy (or, given ids, those of them with any), oldest first.
+func (tx *Tx) UnloggedRepeats(ctx context.Context, dueBy time.Time, ids ...int64) ([]Unlogged, error) {
+	q := `SELECT ` + alertCols + `, s.logged, s.unlogged_since` + alertFrom + ` WHERE s.unlogged_since IS NOT NULL`
+	args := []any{}
+	if len(ids) > 0 {
+		q += ` AND s.alert_id IN (` + placeholders(len(ids)) + `)`
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	} else {
+		q += ` AND s.unlogged_since <= ?`
+		args = append(args, nanos(dueBy))
+	}
+	rows, err := tx.query(ctx, q+` ORDER BY s.unlogged_since, s.alert_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read unlogged sightings: %w", err)
+	}
+	defer rows.Close()
+	var out []Unlogged
+	for rows.Next() {
+		var u Unlogged
+		var since int64
+		var scan scanFunc = func(dest ...any) error { return rows.Scan(append(dest, &u.Logged, &since)...) }
+		if u.Alert, err = scanAlert(scan); err != nil {
+			return nil, fmt.Errorf("read unlogged sightings: %w", err)
+		}
+		u.Since = fromNanos(since)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read unlogged sightings: %w", err)
+	}
+	return out, nil
+}
+
+// MarkLogged records that the alerts' counts are all in the case log.
+func (tx *Tx) MarkLogged(ctx context.Context, ids []int64) error {
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		if _, err := tx.exec(ctx, `UPDATE alert_state SET logged = count, unlogged_since = NULL
+			WHERE alert_id IN (`+placeholders(len(part))+`)`, args...); err != nil {
+			return fmt.Errorf("mark sightings logged: %w", err)
+		}
+	}
+	return nil
+}
+
+// NextUnlogged returns the earliest first unlogged sighting of any alert,
+// and false when every sighting is logged.
+func (tx *Tx) NextUnlogged(ctx context.Context) (time.Time, bool, error) {
+	var since sql.NullInt64
+	if err := tx.queryRow(ctx, `SELECT MIN(unlogged_since) FROM alert_state WHERE unlogged_since IS NOT NULL`).Scan(&since); err != nil {
+		return time.Time{}, false, fmt.Errorf("read next unlogged sighting: %w", err)
+	}
+	return fromNull(since), since.Valid, nil
 }
 
 // AddIncidentsAlerts counts more alerts on many incidents at once. It

@@ -55,6 +55,8 @@ func (db *DB) FilteredIncidents(ctx context.Context, statuses, severities []stri
 	return out, total, rows.Err()
 }
 
+// scanFunc is a scanner made of a function, so that one row's leading
+// columns can be read by a scan function of their own.
 type scanFunc func(dest ...any) error
 
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }

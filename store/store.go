@@ -47,6 +47,8 @@ type DB struct {
 	// whether anything may have changed since they were filled.
 	gen   atomic.Uint64
 	lists listCache
+	// noticeEpoch: see NoticeEpoch.
+	noticeEpoch atomic.Int64
 }
 
 type writeReq struct {
@@ -187,12 +189,12 @@ func (db *DB) commit(batch []*writeReq) {
 		if len(batch) == 1 {
 			// Alone in its transaction: a failure rolls the whole of it
 			// back, so the savepoint would only cost two statements.
-			if errs[0] = runAlone(tx, batch[0]); errs[0] != nil {
+			if errs[0] = db.runAlone(tx, batch[0]); errs[0] != nil {
 				return errs[0]
 			}
 		} else {
 			for i, req := range batch {
-				errs[i] = runSavepoint(tx, req)
+				errs[i] = db.runSavepoint(tx, req)
 			}
 		}
 		if err := tx.Commit(); err != nil {
@@ -211,7 +213,7 @@ func (db *DB) commit(batch []*writeReq) {
 }
 
 // runAlone runs one caller's function; a panic becomes its error.
-func runAlone(tx *sql.Tx, req *writeReq) (err error) {
+func (db *DB) runAlone(tx *sql.Tx, req *writeReq) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("write panicked: %v", p)
@@ -220,16 +222,16 @@ func runAlone(tx *sql.Tx, req *writeReq) (err error) {
 	if err := req.ctx.Err(); err != nil {
 		return err
 	}
-	return req.fn(&Tx{tx: tx})
+	return req.fn(&Tx{tx: tx, db: db})
 }
 
 // runSavepoint runs one caller's function of a shared transaction inside a
 // savepoint, so that its error rolls back only its own changes.
-func runSavepoint(tx *sql.Tx, req *writeReq) (err error) {
+func (db *DB) runSavepoint(tx *sql.Tx, req *writeReq) (err error) {
 	if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	if err = runAlone(tx, req); err != nil {
+	if err = db.runAlone(tx, req); err != nil {
 		if _, rbErr := tx.Exec(`ROLLBACK TO w`); rbErr != nil {
 			err = errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rbErr))
 		}
@@ -243,6 +245,7 @@ func runSavepoint(tx *sql.Tx, req *writeReq) (err error) {
 // Tx is one caller's share of a write transaction.
 type Tx struct {
 	tx *sql.Tx
+	db *DB
 	// head is the case-log entry this caller appended last, so that a
 	// caller appending many entries reads the chain head once. A Tx is
 	// one caller's and lives for one call, so it cannot go stale.

@@ -56,6 +56,7 @@ func cmdAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	batch.Observe()
 	for i := range batch.Alerts {
 		batch.Alerts[i].GroupKey = alerts.GroupKey(batch.Alerts[i], cfg.Alerts.GroupBy)
 		batch.Alerts[i].Raw = nil

@@ -32,6 +32,14 @@ type Batch struct {
 	Rejected []Rejection
 }
 
+// Observe derives the observables of every alert now, for callers that
+// show or compare alerts rather than ingest them.
+func (b *Batch) Observe() {
+	for i := range b.Alerts {
+		b.Alerts[i].Observe()
+	}
+}
+
 // Rejection says why one alert of a body was refused.
 type Rejection struct {
 	// Index is the alert's position in the body, counting from 0: the

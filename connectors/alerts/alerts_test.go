@@ -19,6 +19,7 @@ func parseOne(t *testing.T, ps map[string]Parser, source, body string) bot.Alert
 	if err != nil {
 		t.Fatalf("%s: %v", source, err)
 	}
+	b.Observe()
 	if len(b.Alerts) != 1 {
 		t.Fatalf("%s: got %d alerts (rejected %+v), want 1, from %s", source, len(b.Alerts), b.Rejected, body)
 	}

@@ -41,8 +41,9 @@ type draft struct {
 	titleFrom string
 }
 
-// finish applies the limits and derives observables. It returns a reason
-// when the alert cannot be used.
+// finish applies the limits and leaves the observables to be derived
+// (see bot.Alert.Observe). It returns a reason when the alert cannot be
+// used.
 func (d *draft) finish() (bot.Alert, string) {
 	a := d.Alert
 	a.Title = cleanLine(a.Title, MaxTitleRunes)
@@ -62,7 +63,9 @@ func (d *draft) finish() (bot.Alert, string) {
 		// cost per call.
 		text += "\n" + a.Description
 	}
-	a.Observables = observables(d.indicators, d.fields, text)
+	pre, fields := d.indicators, d.fields
+	a.Observables = nil
+	a.DeriveObservables = func() []bot.Observable { return observables(pre, fields, text) }
 	a.Raw = capRaw(a.Raw)
 	return a, ""
 }

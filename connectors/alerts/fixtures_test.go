@@ -311,6 +311,7 @@ func TestFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
+			b.Observe()
 			var rejected []int
 			for _, r := range b.Rejected {
 				rejected = append(rejected, r.Index)

@@ -53,9 +53,11 @@ func FuzzParse(f *testing.F) {
 		source := sources[int(data[0])%len(sources)]
 		checkPromFast(t, data[1:])
 		b, err := ps[source].Parse(data[1:])
+		b.Observe()
 		if source == SourceAlertmanager || source == SourceGrafana {
 			sev, _ := buildSeverities(testConfig())
 			slow, serr := parsePromSlow(source, data[1:], sev[source], source == SourceGrafana)
+			slow.Observe()
 			if fmt.Sprint(err) != fmt.Sprint(serr) || fmt.Sprintf("%+v", b) != fmt.Sprintf("%+v", slow) {
 				t.Fatalf("fast and slow paths differ:\nfast %+v %v\nslow %+v %v", b, err, slow, serr)
 			}
