@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -143,5 +144,38 @@ connectors:
 	_, err = a.Run(ctx, connectors.Call{With: map[string]any{"title": "INC-1: beacon"}})
 	if err == nil || !strings.Contains(err.Error(), "Client.Timeout") {
 		t.Errorf("create_case against a server that never answers: %v, want the client's timeout", err)
+	}
+}
+
+// TestNftablesNeedsExecAllow: the nftables connector runs nft through
+// exec.run, so it is refused at start unless exec.allow lists nft; once
+// it does, nftables.block_ip is a destructive action playbooks must
+// approve first.
+func TestNftablesNeedsExecAllow(t *testing.T) {
+	dir := t.TempDir()
+	pb := filepath.Join(dir, "playbooks")
+	if err := os.MkdirAll(pb, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pb, "block.yaml"), []byte(`name: block
+on: {command: block}
+inputs:
+  ip: {type: string, required: true}
+steps:
+  - id: block
+    uses: nftables.block_ip
+    with: {ip: "${{ inputs.ip }}", timeout: 24h}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	without := writeConfig(t, "connectors:\n  nftables: {options: {set: drop4}}\n")
+	if _, _, err := runCLI(t, "playbook", "validate", "--config", without, pb); err == nil ||
+		!strings.Contains(err.Error(), "connectors.nftables: nftables runs nft through exec.run: add nft to exec.allow") {
+		t.Errorf("nftables without nft in exec.allow: %v", err)
+	}
+	with := writeConfig(t, "exec:\n  allow: [nft]\nconnectors:\n  nftables: {options: {set: drop4}}\n")
+	out, _, err := runCLI(t, "playbook", "validate", "--config", with, pb)
+	if err == nil || !strings.Contains(out, "nftables.block_ip is destructive: put an approval step before it") {
+		t.Errorf("a block without approval validated (%v):\n%s", err, out)
 	}
 }
