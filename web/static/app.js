@@ -17,8 +17,33 @@
     out.classList.add("shown");
   }
 
+  // focusKey names a control so that the same one can be found in a live
+  // region's new content: a link by where it goes, a message or approval
+  // button by what it does, anything else by its id. Its place is no
+  // good: a new row above moves everything down, and Enter must never land
+  // on another incident's Approve button.
+  function focusKey(el) {
+    if (el.id) return "id " + el.id;
+    var form = el.form;
+    if (form && form.classList.contains("button")) {
+      var action = form.elements.namedItem("action"), value = form.elements.namedItem("value");
+      return "button " + (action ? action.value : "") + " " + (value ? value.value : "") + " " + el.textContent;
+    }
+    if (el.tagName === "A") return "link " + el.getAttribute("href");
+    return "";
+  }
+
+  function findFocusable(root, key) {
+    var all = root.querySelectorAll("a[href], button, input, select, textarea");
+    for (var i = 0; i < all.length; i++) {
+      if (focusKey(all[i]) === key) return all[i];
+    }
+    return null;
+  }
+
   // refresh fetches the page again and swaps in every live region whose
-  // content changed, keeping scrolled-to-bottom lists at the bottom.
+  // content changed, keeping scrolled-to-bottom lists at the bottom and the
+  // keyboard focus on the control it was on.
   var refreshing = false, again = false;
   function refresh() {
     if (refreshing) { again = true; return; }
@@ -32,8 +57,12 @@
           var fresh = doc.getElementById(el.id);
           if (!fresh || fresh.innerHTML === el.innerHTML) return;
           var stick = el.hasAttribute("data-stick") && el.scrollTop + el.clientHeight >= el.scrollHeight - 8;
+          var focused = document.activeElement;
+          var key = focused && focused !== el && el.contains(focused) ? focusKey(focused) : "";
           el.innerHTML = fresh.innerHTML;
           if (stick) el.scrollTop = el.scrollHeight;
+          var back = key && findFocusable(el, key);
+          if (back) back.focus({ preventScroll: true });
         });
         document.body.setAttribute("data-refreshed", String(Date.now()));
       })
