@@ -566,3 +566,101 @@ func TestCacheTTL(t *testing.T) {
 		}
 	}
 }
+
+// manualClock is a clock the test moves.
+type manualClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *manualClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *manualClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// TestAnswersRenewTheLease: a job that a rate-limited source keeps busy
+// for longer than the lease is not claimed again while answers still
+// come, which would ask every source twice.
+func TestAnswersRenewTheLease(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "w.db"), store.WithSync("normal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	clock := &manualClock{t: time.Now()}
+	committed := make(chan struct{}, 1)
+	svc := bot.NewService(db, bot.Options{Clock: clock, Notify: func() {
+		select {
+		case committed <- struct{}{}:
+		default:
+		}
+	}})
+	release := make(chan struct{})
+	queued := &source{name: "virustotal", types: ipTypes, answer: func(ctx context.Context, ind ioc.Indicator) (enrich.Result, error) {
+		if ind.Value == "45.155.205.233" {
+			clock.Add(25 * time.Minute) // its slot came late
+			return enrich.Result{Verdict: enrich.Malicious, Score: 90}, nil
+		}
+		select { // still waiting for a slot
+		case <-release:
+		case <-ctx.Done():
+		}
+		return enrich.Result{Verdict: enrich.Clean, Score: 0}, nil
+	}}
+	w := New(Options{Service: svc, Enricher: enrich.New([]enrich.Configured{{Source: queued}}, nil)})
+	in, err := svc.Open(ctx, "slack:U1", bot.NewIncident{Title: "Beacons to 45.155.205.233 and 45.155.205.234"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Request(ctx, in.ID, "slack:U1", []ioc.Indicator{vendorIndicator(t, "45.155.205.233"), vendorIndicator(t, "45.155.205.234")}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.RunOnce(ctx) }()
+	deadline := time.After(20 * time.Second)
+	for answered := false; !answered; {
+		select {
+		case <-committed:
+		case <-deadline:
+			t.Fatal("the first answer was never recorded")
+		}
+		for _, en := range mustEntries(t, db, in.ID) {
+			answered = answered || (en.Kind == "enrichment.result" && strings.Contains(string(en.Body), `"45.155.205.233"`) && strings.Contains(string(en.Body), "virustotal"))
+		}
+	}
+	// 35 minutes after the claim, 10 after the last answer: the job is
+	// still this worker's.
+	clock.Add(10 * time.Minute)
+	jobs, err := w.claim(ctx, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 0 {
+		t.Errorf("a running job whose last answer is 10 minutes old was claimed again: %+v", jobs)
+	}
+}
+
+func vendorIndicator(t *testing.T, v string) ioc.Indicator {
+	t.Helper()
+	ind, ok := ioc.Classify(v)
+	if !ok {
+		t.Fatalf("%q does not classify", v)
+	}
+	return ind
+}
+
+func mustEntries(t *testing.T, db *store.DB, id int64) []store.Entry {
+	t.Helper()
+	all, err := db.Entries(context.Background(), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
+}

@@ -226,9 +226,10 @@ func (w *Worker) poke() {
 	}
 }
 
-// lease is how long a claimed job belongs to this process. It is long
-// because a rate-limited source may keep a job queued for minutes; a job
-// whose process died is taken up again once it runs out.
+// lease is how long a claimed job belongs to this process after its last
+// answer. It is long because a rate-limited source may keep a lookup
+// queued for minutes; every answer renews it, and a job whose process died
+// is taken up again once it runs out.
 const lease = 30 * time.Minute
 
 // Run claims and runs jobs until ctx ends, checking at least every poll.
@@ -346,6 +347,11 @@ func (w *Worker) runJob(ctx context.Context, j store.EnrichJob) error {
 				if err := tx.FinishEnrichJob(ctx, j.ID, now); err != nil {
 					return nil, err
 				}
+			} else if err := tx.RenewEnrichJob(ctx, j.ID, now.Add(lease)); err != nil {
+				// A job that still gets answers is alive, however long
+				// a rate-limited source keeps it queued: it must not be
+				// claimed again and spend the quota twice.
+				return nil, err
 			}
 			return []bot.Event{{
 				IncidentID: j.IncidentID, Actor: bot.System, Kind: "enrichment.result",

@@ -124,6 +124,15 @@ func (tx *Tx) ClaimEnrichJobs(ctx context.Context, now, leaseUntil time.Time, li
 	return jobs, nil
 }
 
+// RenewEnrichJob extends the lease of a running job to leaseUntil: the
+// process working on it is still at it, and must not see it claimed again.
+func (tx *Tx) RenewEnrichJob(ctx context.Context, id int64, leaseUntil time.Time) error {
+	if _, err := tx.exec(ctx, `UPDATE enrich_jobs SET lease_until = ? WHERE id = ? AND state = 'running'`, nanos(leaseUntil), id); err != nil {
+		return fmt.Errorf("renew enrichment: %w", err)
+	}
+	return nil
+}
+
 // FinishEnrichJob marks a job done.
 func (tx *Tx) FinishEnrichJob(ctx context.Context, id int64, at time.Time) error {
 	if _, err := tx.exec(ctx, `UPDATE enrich_jobs SET state = 'done', done_at = ? WHERE id = ?`, nanos(at), id); err != nil {
