@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
 	"strconv"
@@ -138,7 +139,7 @@ func (s *Service) ingestBatch(reqs []*ingestReq) {
 	ctx := context.WithoutCancel(live[0].ctx)
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		opened = opened[:0]
-		if err := s.intake.check(ctx, tx, s.db.NoticeEpoch()); err != nil {
+		if err := s.intake.check(ctx, tx, s.db.NoticeEpoch(), s.db.IncidentEpoch()); err != nil {
 			return err
 		}
 		b := &repeats{byFingerprint: map[string]*repeat{}}
@@ -624,16 +625,20 @@ func (s *Service) queueNotices(ctx context.Context, tx *store.Tx, now time.Time,
 // intakeCache is what alert intake remembers of the store from one batch
 // to the next, so that a storm of repeats reads almost nothing: the stored
 // state of each fingerprint's alert, which only intake writes, and the
-// incidents whose rooms all have a notice queued. Only the write functions
-// of intake batches use it, and the store runs those one at a time. It is
-// dropped whenever it may be wrong: after a batch that failed, when
-// another connection has committed (data_version), and, for the notices,
-// when one has gone out (store.DB.NoticeEpoch).
+// incidents' status and severity, and the incidents whose rooms all have
+// a notice queued. Only the write functions of intake batches use it, and
+// the store runs those one at a time. It is dropped whenever it may be
+// wrong: after a batch that failed, when another connection has committed
+// (data_version); the incidents when one was written in this process
+// (store.DB.IncidentEpoch: a command, a playbook, a raise by an alert);
+// the notices when one has gone out (store.DB.NoticeEpoch).
 type intakeCache struct {
-	version int64                     // the data_version it is good for; -1 when dropped
-	alerts  map[string]store.AlertRef // by fingerprint; the incident fields are read afresh
-	epoch   int64                     // the NoticeEpoch noticed is good for
-	noticed map[int64]bool            // incident id → every room has a notice queued
+	version   int64                     // the data_version it is good for; -1 when dropped
+	alerts    map[string]store.AlertRef // by fingerprint; the incident fields are not kept here
+	incEpoch  int64                     // the IncidentEpoch incidents is good for
+	incidents map[int64]store.IncidentState
+	epoch     int64          // the NoticeEpoch noticed is good for
+	noticed   map[int64]bool // incident id → every room has a notice queued
 }
 
 // maxCachedAlerts bounds the fingerprints remembered; past it the cache
@@ -641,16 +646,20 @@ type intakeCache struct {
 const maxCachedAlerts = 100_000
 
 // check drops what may have changed since the last batch.
-func (c *intakeCache) check(ctx context.Context, tx *store.Tx, epoch int64) error {
+func (c *intakeCache) check(ctx context.Context, tx *store.Tx, noticeEpoch, incidentEpoch int64) error {
 	v, err := tx.DataVersion(ctx)
 	if err != nil {
 		return err
 	}
 	if v != c.version || c.alerts == nil || len(c.alerts) > maxCachedAlerts {
-		c.version, c.alerts, c.noticed = v, map[string]store.AlertRef{}, map[int64]bool{}
+		c.version, c.alerts = v, map[string]store.AlertRef{}
+		c.incidents, c.noticed = map[int64]store.IncidentState{}, map[int64]bool{}
 	}
-	if epoch != c.epoch {
-		c.epoch, c.noticed = epoch, map[int64]bool{}
+	if incidentEpoch != c.incEpoch {
+		c.incEpoch, c.incidents = incidentEpoch, map[int64]store.IncidentState{}
+	}
+	if noticeEpoch != c.epoch {
+		c.epoch, c.noticed = noticeEpoch, map[int64]bool{}
 	}
 	return nil
 }
@@ -659,20 +668,22 @@ func (c *intakeCache) check(ctx context.Context, tx *store.Tx, epoch int64) erro
 func (c *intakeCache) drop() { c.version = -1 }
 
 // lookup returns the stored alert of each fingerprint that has one, with
-// its incident's status and severity: the alerts from the cache where it
-// can and from the store for the rest, the incidents always from the
-// store, since commands and playbooks change them.
+// its incident's status and severity, from the cache where it can and
+// from the store for the rest.
 func (s *Service) lookup(ctx context.Context, tx *store.Tx, fps []string) (map[string]store.AlertRef, error) {
 	c := &s.intake
 	out := make(map[string]store.AlertRef, len(fps))
 	var miss []string
 	var ids []int64
 	for _, fp := range fps {
-		if a, ok := c.alerts[fp]; ok {
-			out[fp] = a
-			ids = append(ids, a.IncidentID)
-		} else {
+		a, ok := c.alerts[fp]
+		if !ok {
 			miss = append(miss, fp)
+			continue
+		}
+		out[fp] = a
+		if _, ok := c.incidents[a.IncidentID]; !ok {
+			ids = append(ids, a.IncidentID)
 		}
 	}
 	if len(ids) > 0 {
@@ -680,11 +691,12 @@ func (s *Service) lookup(ctx context.Context, tx *store.Tx, fps []string) (map[s
 		if err != nil {
 			return nil, err
 		}
-		for fp, a := range out {
-			st := states[a.IncidentID]
-			a.IncidentStatus, a.IncidentSeverity = st.Status, st.Severity
-			out[fp] = a
-		}
+		maps.Copy(c.incidents, states)
+	}
+	for fp, a := range out {
+		st := c.incidents[a.IncidentID]
+		a.IncidentStatus, a.IncidentSeverity = st.Status, st.Severity
+		out[fp] = a
 	}
 	if len(miss) > 0 {
 		got, err := tx.LatestAlerts(ctx, miss)
@@ -694,6 +706,7 @@ func (s *Service) lookup(ctx context.Context, tx *store.Tx, fps []string) (map[s
 		for fp, a := range got {
 			out[fp] = a
 			c.alerts[fp] = a
+			c.incidents[a.IncidentID] = store.IncidentState{Status: a.IncidentStatus, Severity: a.IncidentSeverity}
 		}
 	}
 	return out, nil

@@ -102,8 +102,10 @@ func (tx *Tx) CreateIncident(ctx context.Context, in Incident) (Incident, error)
 	return in, nil
 }
 
-// UpdateIncident writes every mutable field of in.
+// UpdateIncident writes every mutable field of in, and moves
+// IncidentEpoch on.
 func (tx *Tx) UpdateIncident(ctx context.Context, in Incident) error {
+	tx.db.incidentEpoch.Add(1)
 	res, err := tx.exec(ctx, `UPDATE incidents SET title = ?, severity = ?, status = ?, commander = ?, private = ?,
 		summary = ?, alert_count = ?, updated_at = ?, acknowledged_at = ?, contained_at = ?, resolved_at = ?, closed_at = ?,
 		group_key = ?, last_alert_at = ?
@@ -119,6 +121,13 @@ func (tx *Tx) UpdateIncident(ctx context.Context, in Incident) error {
 	}
 	return nil
 }
+
+// IncidentEpoch counts the writes of whole incident rows in this process
+// (status, severity and the rest; counting more alerts does not move it).
+// Whoever remembers incidents' states across transactions compares it to
+// know whether one may have changed; another process's writes show in
+// Tx.DataVersion instead.
+func (db *DB) IncidentEpoch() int64 { return db.incidentEpoch.Load() }
 
 // Incident reads one incident inside the transaction, seeing its own writes.
 func (tx *Tx) Incident(ctx context.Context, id int64) (Incident, error) {

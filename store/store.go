@@ -47,8 +47,8 @@ type DB struct {
 	// whether anything may have changed since they were filled.
 	gen   atomic.Uint64
 	lists listCache
-	// noticeEpoch: see NoticeEpoch.
-	noticeEpoch atomic.Int64
+	// noticeEpoch and incidentEpoch: see NoticeEpoch and IncidentEpoch.
+	noticeEpoch, incidentEpoch atomic.Int64
 }
 
 type writeReq struct {
