@@ -1,12 +1,17 @@
 // Command warroom-bench measures a running warroom from the outside.
 //
 //	warroom-bench alerts [--alerts 20000] [--fingerprints 200] [--clients 16] [--per-request 1]
+//	warroom-bench alertmanager --bin PATH [the same flags]
 //
 // It builds warroom (or uses --bin), starts it against a fake Slack on
 // 127.0.0.1 with a fresh database, sends an Alertmanager alert storm through
 // POST /alerts/alertmanager, and reports accepted alerts per second and the
 // p50/p99 time to a durable 202. Then it checks what a user would: exactly
 // one incident per fingerprint, and one channel each, none duplicated.
+//
+// The alertmanager command sends the same storm, with the same client, to a
+// Prometheus Alertmanager binary (POST /api/v2/alerts), which keeps alerts
+// in memory only: the baseline a durable intake is held against.
 package main
 
 import (
@@ -33,21 +38,25 @@ import (
 )
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] != "alerts" {
-		fmt.Fprintln(os.Stderr, "usage: warroom-bench alerts [flags]")
+	if len(os.Args) < 2 || (os.Args[1] != "alerts" && os.Args[1] != "alertmanager") {
+		fmt.Fprintln(os.Stderr, "usage: warroom-bench alerts|alertmanager [flags]")
 		os.Exit(2)
 	}
-	fs := flag.NewFlagSet("alerts", flag.ExitOnError)
+	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	o := options{}
 	fs.IntVar(&o.alerts, "alerts", 20000, "alerts to send")
 	fs.IntVar(&o.fingerprints, "fingerprints", 200, "distinct alert fingerprints (incidents expected)")
 	fs.IntVar(&o.clients, "clients", 16, "concurrent HTTP clients")
 	fs.IntVar(&o.perRequest, "per-request", 1, "alerts per webhook request")
-	fs.StringVar(&o.bin, "bin", "", "warroom binary (default: build ./cmd/warroom)")
+	fs.StringVar(&o.bin, "bin", "", "warroom binary (default: build ./cmd/warroom); for alertmanager, its binary")
 	fs.StringVar(&o.sync, "database-sync", "full", "database_sync of the server: full or normal")
 	fs.DurationVar(&o.wait, "wait-channels", 30*time.Second, "how long to wait for channels after the storm (Slack's tier 2 allows 20 a minute)")
 	fs.Parse(os.Args[2:])
-	if err := runAlerts(context.Background(), o, os.Stdout); err != nil {
+	run := runAlerts
+	if os.Args[1] == "alertmanager" {
+		run = runAlertmanager
+	}
+	if err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "warroom-bench:", err)
 		os.Exit(1)
 	}
@@ -99,55 +108,18 @@ api: {tokens: [{name: bench, token: %s, role: lead}]}
 	}
 	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
 	base := "http://" + addr
-	if err := waitReady(ctx, base); err != nil {
+	if err := waitReady(ctx, base+"/readyz"); err != nil {
 		return err
 	}
 
-	requests := (o.alerts + o.perRequest - 1) / o.perRequest
-	lat := make([]time.Duration, requests)
-	var next, failed atomic.Int64
-	var firstErr atomic.Value
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range o.clients {
-		wg.Go(func() {
-			c, err := dial(addr)
-			if err != nil {
-				firstErr.CompareAndSwap(nil, err)
-				failed.Add(1)
-				return
-			}
-			defer c.close()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= requests {
-					return
-				}
-				body := payload(i*o.perRequest, min(o.perRequest, o.alerts-i*o.perRequest), o.fingerprints)
-				t0 := time.Now()
-				status, err := c.post("/alerts/alertmanager", body)
-				lat[i] = time.Since(t0)
-				if err != nil || status != http.StatusAccepted {
-					if err == nil {
-						err = fmt.Errorf("status %d", status)
-					}
-					firstErr.CompareAndSwap(nil, err)
-					failed.Add(1)
-					if c, err = dial(addr); err != nil {
-						return
-					}
-				}
-			}
-		})
+	res, err := storm(o, addr, "/alerts/alertmanager", http.StatusAccepted, payload)
+	if err != nil {
+		return err
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	slices.Sort(lat)
-	fmt.Fprintf(out, "alerts: %d in %d requests (%d per request), %d clients, %d fingerprints, database_sync %s\n", o.alerts, requests, o.perRequest, o.clients, o.fingerprints, o.sync)
-	fmt.Fprintf(out, "accepted: %.0f alerts/s durably (%.0f requests/s) in %s\n", float64(o.alerts)/elapsed.Seconds(), float64(requests)/elapsed.Seconds(), elapsed.Round(time.Millisecond))
-	fmt.Fprintf(out, "latency to 202: p50 %s  p99 %s  max %s\n", pct(lat, .5), pct(lat, .99), lat[len(lat)-1].Round(time.Microsecond))
-	if n := failed.Load(); n > 0 {
-		return fmt.Errorf("%d requests were not accepted (first: %v)", n, firstErr.Load())
+	fmt.Fprintf(out, "alerts: %d in %d requests (%d per request), %d clients, %d fingerprints, database_sync %s\n", o.alerts, res.requests, o.perRequest, o.clients, o.fingerprints, o.sync)
+	res.print(out, o, "accepted durably")
+	if res.failed > 0 {
+		return fmt.Errorf("%d requests were not accepted (first: %v)", res.failed, res.firstErr)
 	}
 
 	incidents, err := countIncidents(bin, cfg)
@@ -180,6 +152,130 @@ api: {tokens: [{name: bench, token: %s, role: lead}]}
 		return fmt.Errorf("incidents = %d, want %d", incidents, o.fingerprints)
 	}
 	return nil
+}
+
+// runAlertmanager sends the storm to Prometheus Alertmanager's API.
+func runAlertmanager(ctx context.Context, o options, out io.Writer) error {
+	if o.bin == "" {
+		return errors.New("alertmanager needs --bin: the path of an alertmanager binary")
+	}
+	dir, err := os.MkdirTemp("", "warroom-bench-am")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(cfg, []byte("route: {receiver: none}\nreceivers: [{name: none}]\n"), 0o600); err != nil {
+		return err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	srv := exec.CommandContext(ctx, o.bin, "--config.file="+cfg, "--storage.path="+dir,
+		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=warn")
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
+	if err := waitReady(ctx, "http://"+addr+"/-/ready"); err != nil {
+		return err
+	}
+	res, err := storm(o, addr, "/api/v2/alerts", http.StatusOK, amAPIPayload)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "alertmanager: %d alerts in %d requests (%d per request), %d clients, %d fingerprints\n", o.alerts, res.requests, o.perRequest, o.clients, o.fingerprints)
+	res.print(out, o, "accepted in memory")
+	if res.failed > 0 {
+		return fmt.Errorf("%d requests were not accepted (first: %v)", res.failed, res.firstErr)
+	}
+	return nil
+}
+
+// amAPIPayload is the alerts of payload as Alertmanager's API takes them.
+func amAPIPayload(k, n, fingerprints int) []byte {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for j := range n {
+		fp := (k + j) % fingerprints
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"labels":{"alertname":"Beacon%d","host":"host-%d","severity":"high"},"annotations":{"summary":"Beaconing from host-%d to 203.0.113.%d"},"startsAt":"2026-11-22T09:00:00Z","generatorURL":"http://prometheus.example.com/graph"}`,
+			fp, fp, fp, fp%250)
+	}
+	b.WriteByte(']')
+	return b.Bytes()
+}
+
+// stormResult is what a storm measured.
+type stormResult struct {
+	requests, failed int
+	firstErr         error
+	elapsed          time.Duration
+	lat              []time.Duration // sorted
+}
+
+func (r stormResult) print(out io.Writer, o options, what string) {
+	fmt.Fprintf(out, "%s: %.0f alerts/s (%.0f requests/s) in %s\n", what, float64(o.alerts)/r.elapsed.Seconds(), float64(r.requests)/r.elapsed.Seconds(), r.elapsed.Round(time.Millisecond))
+	fmt.Fprintf(out, "latency: p50 %s  p99 %s  max %s\n", pct(r.lat, .5), pct(r.lat, .99), r.lat[len(r.lat)-1].Round(time.Microsecond))
+}
+
+// storm sends o.alerts alerts to path on addr from o.clients connections,
+// o.perRequest at a time, body(k, n, fingerprints) making each request's
+// body, and counts every answer other than want as a failure.
+func storm(o options, addr, path string, want int, body func(k, n, fingerprints int) []byte) (stormResult, error) {
+	requests := (o.alerts + o.perRequest - 1) / o.perRequest
+	lat := make([]time.Duration, requests)
+	var next, failed atomic.Int64
+	var mu sync.Mutex
+	var firstErr error
+	fail := func(err error) {
+		failed.Add(1)
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range o.clients {
+		wg.Go(func() {
+			c, err := dial(addr)
+			if err != nil {
+				fail(err)
+				return
+			}
+			defer func() { c.close() }()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= requests {
+					return
+				}
+				b := body(i*o.perRequest, min(o.perRequest, o.alerts-i*o.perRequest), o.fingerprints)
+				t0 := time.Now()
+				status, err := c.post(path, b)
+				lat[i] = time.Since(t0)
+				if err != nil || status != want {
+					if err == nil {
+						err = fmt.Errorf("status %d", status)
+					}
+					fail(err)
+					c.close()
+					if c, err = dial(addr); err != nil {
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	r := stormResult{requests: requests, failed: int(failed.Load()), firstErr: firstErr, elapsed: time.Since(start), lat: lat}
+	slices.Sort(r.lat)
+	return r, nil
 }
 
 // conn is one client's keep-alive connection. It writes each request in
@@ -262,10 +358,10 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func waitReady(ctx context.Context, base string) error {
+func waitReady(ctx context.Context, url string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		res, err := http.Get(base + "/readyz")
+		res, err := http.Get(url)
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
@@ -274,5 +370,5 @@ func waitReady(ctx context.Context, base string) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return errors.New("warroom did not become ready")
+	return errors.New(url + " did not become ready")
 }
