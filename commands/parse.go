@@ -15,7 +15,7 @@ import (
 
 // IncidentCmd is a parsed /incident command.
 type IncidentCmd struct {
-	Sub string // new, list, show, status, severity, assign, note, timeline, close, reopen, help
+	Sub string // new, list, show, status, severity, assign, note, timeline, report, close, reopen, digest, help
 	// Ref is the incident named as first argument (INC-N); zero means "the
 	// incident of the channel the command was typed in".
 	Ref      int64
@@ -24,7 +24,7 @@ type IncidentCmd struct {
 	Status   string
 	Private  bool
 	All      bool
-	Post     bool   // digest: post for everyone instead of privately
+	Post     bool   // digest, report: post for everyone instead of privately
 	User     string // assign: platform user id, or "me"
 	Text     string // note text, close summary
 }
@@ -53,6 +53,7 @@ var incidentUsage = map[string]string{
 	"assign":   "/incident assign [INC-N] @user|me",
 	"note":     "/incident note [INC-N] TEXT",
 	"timeline": "/incident timeline [INC-N]",
+	"report":   "/incident report [INC-N] [--post]",
 	"close":    "/incident close [INC-N] [summary]",
 	"reopen":   "/incident reopen INC-N",
 	"digest":   "/incident digest [--post]",
@@ -61,7 +62,7 @@ var incidentUsage = map[string]string{
 // aliases are other words people type for a subcommand.
 var aliases = map[string]string{"": "help", "open": "new", "ls": "list", "sev": "severity", "info": "show"}
 
-var incidentOrder = []string{"new", "list", "show", "status", "severity", "assign", "note", "timeline", "close", "reopen", "digest"}
+var incidentOrder = []string{"new", "list", "show", "status", "severity", "assign", "note", "timeline", "report", "close", "reopen", "digest"}
 
 // IncidentUsage is the full usage text of /incident.
 func IncidentUsage() string {
@@ -141,6 +142,13 @@ func ParseIncident(text string) (IncidentCmd, error) {
 	case "reopen":
 		if len(args) > 0 {
 			return cmd, usageErr(sub, "unexpected %q", args[0])
+		}
+	case "report":
+		for _, w := range args {
+			if w != "--post" {
+				return cmd, usageErr(sub, "unexpected %q", w)
+			}
+			cmd.Post = true
 		}
 	case "status":
 		if len(args) != 1 {

@@ -271,6 +271,8 @@ func (r *Router) incident(ctx context.Context, req bot.Request) (bot.Reply, erro
 		return r.show(ctx, req.Platform, id)
 	case "timeline":
 		return r.timeline(ctx, id)
+	case "report":
+		return r.report(ctx, id, cmd.Post)
 	case "status":
 		in, err := r.svc.SetStatus(ctx, actor, id, cmd.Status)
 		return done(in, err, "%s is now %s.", in.Ref(), cmd.Status)

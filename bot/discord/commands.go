@@ -70,6 +70,8 @@ func Commands() []*discordgo.ApplicationCommand {
 				sub("close", "Close the incident and archive its channel", str("summary", "What happened, in a line", false, 3000), incidentOpt()),
 				sub("reopen", "Reopen a closed incident in a new channel", incidentOpt()),
 				sub("timeline", "Show the latest case-log entries", incidentOpt()),
+				sub("report", "The post-incident report", incidentOpt(), postOpt()),
+				sub("digest", "The digest of open incidents now", postOpt()),
 			},
 		},
 		{
@@ -92,6 +94,11 @@ func Commands() []*discordgo.ApplicationCommand {
 			},
 		},
 	}
+}
+
+// postOpt asks for a reply in the channel for everyone.
+func postOpt() *discordgo.ApplicationCommandOption {
+	return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionBoolean, Name: "post", Description: "Post it in the channel for everyone"}
 }
 
 // errBadOption is a typed option that cannot be turned into command text
@@ -198,6 +205,11 @@ func RequestOf(in *discordgo.Interaction) (bot.Request, error) {
 			}
 		case "show", "timeline", "reopen":
 			add(ref)
+		case "report", "digest":
+			add(ref)
+			if opts["post"] == "true" {
+				add("--post")
+			}
 		case "status", "severity":
 			v, err := oneWord(subName)
 			if err != nil {

@@ -58,7 +58,7 @@ func toJSON(in store.Incident) incidentJSON {
 }
 
 func cmdIncident(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const sub = "usage: warroom incident list [--all] [--json] | warroom incident show INC-N [--json]"
+	const sub = "usage: warroom incident list [--all] [--json] | warroom incident show INC-N [--json] | warroom incident report INC-N"
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, sub)
 		return errUsage
@@ -82,7 +82,7 @@ func cmdIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		defer db.Close()
 		return incidentList(ctx, db, *all, *asJSON, stdout)
-	case args[0] == "show" && len(pos) == 1:
+	case (args[0] == "show" || args[0] == "report") && len(pos) == 1:
 		id, ok := store.ParseRef(pos[0])
 		if !ok {
 			fmt.Fprintf(stderr, "%q is not an incident id (INC-N)\n%s\n", pos[0], sub)
@@ -93,6 +93,9 @@ func cmdIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		defer db.Close()
+		if args[0] == "report" {
+			return incidentReport(ctx, db, id, stdout)
+		}
 		return incidentShow(ctx, db, id, *asJSON, stdout)
 	}
 	fmt.Fprintln(stderr, sub)
@@ -161,6 +164,18 @@ func incidentShow(ctx context.Context, db *store.DB, id int64, asJSON bool, w io
 		fmt.Fprintf(w, "  %s  %-18s %-16s %s\n", e.At.Format(time.RFC3339), e.Kind, e.Actor, commands.Describe(e))
 	}
 	return nil
+}
+
+// incidentReport prints the post-incident report as Markdown. The shell
+// reads the database itself, so nothing is withheld; each answer keeps
+// the TLP its source gave it in the case log.
+func incidentReport(ctx context.Context, db *store.DB, id int64, w io.Writer) error {
+	rep, err := commands.BuildReport(ctx, db, id, func(string) bool { return true })
+	if err != nil {
+		return fmt.Errorf("%s: %w", store.FormatRef(id), err)
+	}
+	_, err = io.WriteString(w, rep.Markdown())
+	return err
 }
 
 func orDash(s string) string {

@@ -116,6 +116,14 @@ func TestIncidentListAndShow(t *testing.T) {
 	if _, _, err := runCLI(t, "incident", "show", "INC-9", "--config", cfg); err == nil || !strings.Contains(err.Error(), "INC-9") {
 		t.Fatalf("show of a missing incident: %v", err)
 	}
+
+	out, _, err = runCLI(t, "incident", "report", "INC-3", "--config", cfg)
+	if err != nil || !strings.HasPrefix(out, "# INC-3: Old scanner noise") || !strings.Contains(out, "## Summary\n\nnoise") {
+		t.Fatalf("report INC-3:\n%s (%v)", out, err)
+	}
+	if _, _, err := runCLI(t, "incident", "report", "INC-9", "--config", cfg); err == nil || !strings.Contains(err.Error(), "INC-9") {
+		t.Fatalf("report of a missing incident: %v", err)
+	}
 }
 
 func TestInspectionNeedsADatabase(t *testing.T) {
