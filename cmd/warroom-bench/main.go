@@ -147,7 +147,11 @@ api: {tokens: [{name: bench, token: %s, role: lead}]}
 		}
 		seen[parts[1]] = ch.Name
 	}
-	fmt.Fprintf(out, "channels: %d created within %s, none duplicated (the rest are queued under Slack's tier-2 pace)\n", channels, o.wait)
+	rest := ""
+	if channels < o.fingerprints {
+		rest = fmt.Sprintf("; the other %d wait in the outbox under Slack's tier-2 pace (--wait-channels 12m sees them all)", o.fingerprints-channels)
+	}
+	fmt.Fprintf(out, "channels: %d created within %s, none duplicated%s\n", channels, o.wait, rest)
 	if incidents != o.fingerprints {
 		return fmt.Errorf("incidents = %d, want %d", incidents, o.fingerprints)
 	}
