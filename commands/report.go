@@ -154,6 +154,35 @@ func runLine(run store.Run) string {
 	return s
 }
 
+// reportSection is one titled list of a report.
+type reportSection struct {
+	title string
+	lines []string
+}
+
+// sections are the report's lists, each event stamped in timeFormat.
+func (r Report) sections(timeFormat string) []reportSection {
+	var alerts, inds, runs, events []string
+	for _, a := range r.Alerts {
+		alerts = append(alerts, alertLine(a))
+	}
+	for _, ind := range r.Indicators {
+		inds = append(inds, indicatorLine(ind))
+	}
+	for _, run := range r.Runs {
+		runs = append(runs, runLine(run))
+	}
+	for _, e := range r.Events {
+		events = append(events, e.At.Format(timeFormat)+" "+eventLine(e))
+	}
+	return []reportSection{
+		{fmt.Sprintf("Alerts (%d, %d received)", len(r.Alerts), r.sightings()), alerts},
+		{"Indicators", inds},
+		{"Playbook runs", runs},
+		{"Key events", events},
+	}
+}
+
 // reportCap bounds each list of the chat message; the CLI prints all.
 const reportCap = 15
 
@@ -183,23 +212,9 @@ func (r Report) Message() bot.Message {
 		}
 		m.Fields = append(m.Fields, bot.Field{Label: label, Value: strings.Join(lines, "\n")})
 	}
-	var alerts, inds, runs, events []string
-	for _, a := range r.Alerts {
-		alerts = append(alerts, alertLine(a))
+	for _, sec := range r.sections("01-02 15:04") {
+		list(sec.title, sec.lines)
 	}
-	for _, ind := range r.Indicators {
-		inds = append(inds, indicatorLine(ind))
-	}
-	for _, run := range r.Runs {
-		runs = append(runs, runLine(run))
-	}
-	for _, e := range r.Events {
-		events = append(events, e.At.Format("01-02 15:04")+" "+eventLine(e))
-	}
-	list(fmt.Sprintf("Alerts (%d, %d received)", len(r.Alerts), r.sightings()), alerts)
-	list("Indicators", inds)
-	list("Playbook runs", runs)
-	list("Key events", events)
 	m.Footer = r.footer()
 	return m
 }
@@ -251,23 +266,9 @@ func (r Report) Markdown() string {
 			fmt.Fprintf(&b, "- %s\n", l)
 		}
 	}
-	var alerts, inds, runs, events []string
-	for _, a := range r.Alerts {
-		alerts = append(alerts, alertLine(a))
+	for _, sec := range r.sections(time.RFC3339) {
+		section(sec.title, sec.lines)
 	}
-	for _, ind := range r.Indicators {
-		inds = append(inds, indicatorLine(ind))
-	}
-	for _, run := range r.Runs {
-		runs = append(runs, runLine(run))
-	}
-	for _, e := range r.Events {
-		events = append(events, e.At.Format(time.RFC3339)+" "+eventLine(e))
-	}
-	section(fmt.Sprintf("Alerts (%d, %d received)", len(r.Alerts), r.sightings()), alerts)
-	section("Indicators", inds)
-	section("Playbook runs", runs)
-	section("Key events", events)
 	fmt.Fprintf(&b, "\n%s\n", r.footer())
 	return b.String()
 }
