@@ -54,7 +54,7 @@ func (s *Service) Ingest(ctx context.Context, alerts []Alert) ([]IngestResult, e
 			return nil, fmt.Errorf("ingest: alert %d (%s): alert is incomplete: fingerprint, title, severity and status are required", i, a.Fingerprint)
 		}
 	}
-	results, err := s.submit(&ingestReq{ctx: ctx, alerts: alerts, done: make(chan ingestDone, 1)})
+	results, err := s.submit(&ingestReq{ctx: ctx, alerts: alerts})
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
@@ -63,6 +63,7 @@ func (s *Service) Ingest(ctx context.Context, alerts []Alert) ([]IngestResult, e
 
 // submit queues a request for the next batch and waits for its outcome.
 func (s *Service) submit(req *ingestReq) ([]IngestResult, error) {
+	req.done = make(chan ingestDone, 1)
 	s.ingestMu.Lock()
 	s.ingestQueue = append(s.ingestQueue, req)
 	start := !s.ingestBusy
@@ -330,14 +331,10 @@ func (s *Service) logRepeats(ctx context.Context, tx *store.Tx, now, dueBy time.
 		if n <= 0 {
 			continue
 		}
-		body := map[string]any{
-			"source": u.Alert.Source, "fingerprint": u.Alert.Fingerprint, "title": u.Alert.Title,
-			"severity": u.Alert.Severity, "status": u.Alert.Status, "count": u.Alert.Count, "repeats": n,
-			"first_seen": u.Since.Format(time.RFC3339Nano), "last_seen": u.Alert.LastSeen.Format(time.RFC3339Nano),
-		}
-		if u.Alert.URL != "" {
-			body["url"] = u.Alert.URL
-		}
+		body := alertBody(Alert{Source: u.Alert.Source, Fingerprint: u.Alert.Fingerprint, Title: u.Alert.Title,
+			Severity: u.Alert.Severity, Status: u.Alert.Status, URL: u.Alert.URL}, u.Alert.Count)
+		body["count"], body["repeats"] = u.Alert.Count, n
+		body["first_seen"], body["last_seen"] = u.Since.Format(time.RFC3339Nano), u.Alert.LastSeen.Format(time.RFC3339Nano)
 		entries = append(entries, store.NewEntry{IncidentID: u.Alert.IncidentID, At: now, Actor: System, Kind: "alert.repeated", Body: body})
 	}
 	if _, err := tx.AppendAll(ctx, entries); err != nil {
@@ -371,7 +368,7 @@ func (s *Service) FlushRepeats(ctx context.Context) error {
 // writeRepeatLog writes the summaries of repeats that began by dueBy. It
 // goes through the intake batches, which alone write alerts' state.
 func (s *Service) writeRepeatLog(ctx context.Context, dueBy time.Time) error {
-	if _, err := s.submit(&ingestReq{ctx: ctx, repeatsBy: dueBy, done: make(chan ingestDone, 1)}); err != nil {
+	if _, err := s.submit(&ingestReq{ctx: ctx, repeatsBy: dueBy}); err != nil {
 		return fmt.Errorf("log alert repeats: %w", err)
 	}
 	return nil
@@ -633,12 +630,15 @@ func (s *Service) queueNotices(ctx context.Context, tx *store.Tx, now time.Time,
 // (store.DB.IncidentEpoch: a command, a playbook, a raise by an alert);
 // the notices when one has gone out (store.DB.NoticeEpoch).
 type intakeCache struct {
-	version   int64                     // the data_version it is good for; -1 when dropped
-	alerts    map[string]store.AlertRef // by fingerprint; the incident fields are not kept here
-	incEpoch  int64                     // the IncidentEpoch incidents is good for
-	incidents map[int64]store.IncidentState
-	epoch     int64          // the NoticeEpoch noticed is good for
-	noticed   map[int64]bool // incident id → every room has a notice queued
+	version int64                     // the data_version it is good for; -1 when dropped
+	alerts  map[string]store.AlertRef // by fingerprint; their incident fields are stale, incidents has those
+	// incidents holds status and severity, good for IncidentEpoch incidentEpoch.
+	incidentEpoch int64
+	incidents     map[int64]store.IncidentState
+	// noticed: incident id → every room has a notice queued, good for
+	// NoticeEpoch noticeEpoch.
+	noticeEpoch int64
+	noticed     map[int64]bool
 }
 
 // maxCachedAlerts bounds the fingerprints remembered; past it the cache
@@ -655,11 +655,11 @@ func (c *intakeCache) check(ctx context.Context, tx *store.Tx, noticeEpoch, inci
 		c.version, c.alerts = v, map[string]store.AlertRef{}
 		c.incidents, c.noticed = map[int64]store.IncidentState{}, map[int64]bool{}
 	}
-	if incidentEpoch != c.incEpoch {
-		c.incEpoch, c.incidents = incidentEpoch, map[int64]store.IncidentState{}
+	if incidentEpoch != c.incidentEpoch {
+		c.incidentEpoch, c.incidents = incidentEpoch, map[int64]store.IncidentState{}
 	}
-	if noticeEpoch != c.epoch {
-		c.epoch, c.noticed = noticeEpoch, map[int64]bool{}
+	if noticeEpoch != c.noticeEpoch {
+		c.noticeEpoch, c.noticed = noticeEpoch, map[int64]bool{}
 	}
 	return nil
 }

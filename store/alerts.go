@@ -308,16 +308,21 @@ func (tx *Tx) RepeatFiring(ctx context.Context, counts []Count, at time.Time) er
 // MarkUnlogged records since as the first unlogged sighting of alerts that
 // had none; their summary entry is due a while later (see UnloggedRepeats).
 func (tx *Tx) MarkUnlogged(ctx context.Context, ids []int64, since time.Time) error {
+	return tx.execIDs(ctx, "mark unlogged sightings", `UPDATE alert_state SET unlogged_since = ?
+		WHERE unlogged_since IS NULL AND alert_id IN (%s)`, ids, nanos(since))
+}
+
+// execIDs runs query, whose %s takes the id list, once per chunk of ids,
+// with lead bound before them.
+func (tx *Tx) execIDs(ctx context.Context, what, query string, ids []int64, lead ...any) error {
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, nanos(since))
+		args := append(make([]any, 0, len(lead)+len(part)), lead...)
 		for _, id := range part {
 			args = append(args, id)
 		}
-		if _, err := tx.exec(ctx, `UPDATE alert_state SET unlogged_since = ?
-			WHERE unlogged_since IS NULL AND alert_id IN (`+placeholders(len(part))+`)`, args...); err != nil {
-			return fmt.Errorf("mark unlogged sightings: %w", err)
+		if _, err := tx.exec(ctx, fmt.Sprintf(query, placeholders(len(part))), args...); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	return nil
@@ -369,18 +374,8 @@ func (tx *Tx) UnloggedRepeats(ctx context.Context, dueBy time.Time, ids ...int64
 
 // MarkLogged records that the alerts' counts are all in the case log.
 func (tx *Tx) MarkLogged(ctx context.Context, ids []int64) error {
-	for start := 0; start < len(ids); start += chunk {
-		part := ids[start:min(start+chunk, len(ids))]
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
-		if _, err := tx.exec(ctx, `UPDATE alert_state SET logged = count, unlogged_since = NULL
-			WHERE alert_id IN (`+placeholders(len(part))+`)`, args...); err != nil {
-			return fmt.Errorf("mark sightings logged: %w", err)
-		}
-	}
-	return nil
+	return tx.execIDs(ctx, "mark sightings logged", `UPDATE alert_state SET logged = count, unlogged_since = NULL
+		WHERE alert_id IN (%s)`, ids)
 }
 
 // NextUnlogged returns the earliest first unlogged sighting of any alert,

@@ -112,10 +112,7 @@ api: {tokens: [{name: bench, token: %s, role: lead}]}
 		return err
 	}
 
-	res, err := storm(o, addr, "/alerts/alertmanager", http.StatusAccepted, payload)
-	if err != nil {
-		return err
-	}
+	res := storm(o, addr, "/alerts/alertmanager", http.StatusAccepted, payload)
 	fmt.Fprintf(out, "alerts: %d in %d requests (%d per request), %d clients, %d fingerprints, database_sync %s\n", o.alerts, res.requests, o.perRequest, o.clients, o.fingerprints, o.sync)
 	res.print(out, o, "accepted durably")
 	if res.failed > 0 {
@@ -186,10 +183,7 @@ func runAlertmanager(ctx context.Context, o options, out io.Writer) error {
 	if err := waitReady(ctx, "http://"+addr+"/-/ready"); err != nil {
 		return err
 	}
-	res, err := storm(o, addr, "/api/v2/alerts", http.StatusOK, amAPIPayload)
-	if err != nil {
-		return err
-	}
+	res := storm(o, addr, "/api/v2/alerts", http.StatusOK, amAPIPayload)
 	fmt.Fprintf(out, "alertmanager: %d alerts in %d requests (%d per request), %d clients, %d fingerprints\n", o.alerts, res.requests, o.perRequest, o.clients, o.fingerprints)
 	res.print(out, o, "accepted in memory")
 	if res.failed > 0 {
@@ -230,7 +224,7 @@ func (r stormResult) print(out io.Writer, o options, what string) {
 // storm sends o.alerts alerts to path on addr from o.clients connections,
 // o.perRequest at a time, body(k, n, fingerprints) making each request's
 // body, and counts every answer other than want as a failure.
-func storm(o options, addr, path string, want int, body func(k, n, fingerprints int) []byte) (stormResult, error) {
+func storm(o options, addr, path string, want int, body func(k, n, fingerprints int) []byte) stormResult {
 	requests := (o.alerts + o.perRequest - 1) / o.perRequest
 	lat := make([]time.Duration, requests)
 	var next, failed atomic.Int64
@@ -279,7 +273,7 @@ func storm(o options, addr, path string, want int, body func(k, n, fingerprints 
 	wg.Wait()
 	r := stormResult{requests: requests, failed: int(failed.Load()), firstErr: firstErr, elapsed: time.Since(start), lat: lat}
 	slices.Sort(r.lat)
-	return r, nil
+	return r
 }
 
 // conn is one client's keep-alive connection. It writes each request in
