@@ -292,3 +292,46 @@ func TestIntakeSeesChangesMadeElsewhere(t *testing.T) {
 		t.Errorf("after the close: %+v, want INC-2 opened", r)
 	}
 }
+
+// TestRepeatLogRunsWhenAlertsStop: when a storm stops, no batch comes to
+// carry the summary; the repeat log's timer writes it once its window has
+// passed, and at a stop it writes what is left, due or not.
+func TestRepeatLogRunsWhenAlertsStop(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "w.db"), store.WithSync("normal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	clock := fakeclock.New(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
+	svc := bot.NewService(db, bot.Options{Clock: clock})
+	fire := func(n int) {
+		t.Helper()
+		for range n {
+			if _, err := svc.Ingest(ctx, []bot.Alert{{Source: "alertmanager", Fingerprint: "fp", Status: "firing", Title: "Disk full", Severity: "high"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() { svc.RunRepeatLog(runCtx, time.Millisecond); close(stopped) }()
+	defer func() { stop(); <-stopped }()
+
+	fire(4) // opened, then 3 repeats
+	clock.Advance(11 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(repeatSummaries(t, db, 1)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := repeatSummaries(t, db, 1); fmt.Sprint(got) != "[[4 3]]" {
+		t.Fatalf("summaries after the window, with no alert arriving: %v, want [[4 3]]", got)
+	}
+
+	fire(2) // not due before the stop
+	stop()
+	<-stopped
+	if got := repeatSummaries(t, db, 1); fmt.Sprint(got) != "[[4 3] [6 2]]" {
+		t.Errorf("summaries after the stop: %v, want the last two repeats summed up too", got)
+	}
+}
