@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/warroom-bot/warroom/connectors"
 )
 
 // Limiter spaces lookups out. Wait blocks until a lookup may be made, or
@@ -67,16 +69,9 @@ func (w *Window) Wait(ctx context.Context) error {
 	if d <= 0 {
 		return nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		// The slot stays taken: the vendor counts nothing for it, so the
-		// window only errs on the safe side.
-		return ctx.Err()
-	}
+	// Cancelled, the slot stays taken: the vendor counts nothing for it,
+	// so the window only errs on the safe side.
+	return connectors.Sleep(ctx, d)
 }
 
 func later(a, b time.Time) time.Time {

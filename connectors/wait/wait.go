@@ -26,16 +26,7 @@ const MaxDuration = 24 * time.Hour
 type SleepFunc func(ctx context.Context, d time.Duration) error
 
 // Sleep is the default SleepFunc, on the wall clock.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func Sleep(ctx context.Context, d time.Duration) error { return connectors.Sleep(ctx, d) }
 
 // Action is the wait action. It is safe for concurrent use.
 type Action struct {

@@ -25,6 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/warroom-bot/warroom/connectors"
 )
 
 // maxBody bounds what is read of a response; no vendor answer we use comes
@@ -338,14 +340,7 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 	if c.Sleep != nil {
 		return c.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return connectors.Sleep(ctx, d)
 }
 
 // permanent reports whether a failure to get an answer will recur on the
