@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/warroom-bot/warroom/bot"
 	"github.com/warroom-bot/warroom/connectors/enrich"
+	"github.com/warroom-bot/warroom/connectors/enrich/enrichtest"
 	"github.com/warroom-bot/warroom/connectors/feeds"
 	"github.com/warroom-bot/warroom/connectors/ioc"
 	"github.com/warroom-bot/warroom/store"
@@ -82,28 +82,6 @@ func (r *room) enrichment() []bot.Message {
 		}
 	}
 	return out
-}
-
-// source is a configurable fake Source.
-type source struct {
-	name   string
-	types  []ioc.Type
-	answer func(ctx context.Context, ind ioc.Indicator) (enrich.Result, error)
-	calls  atomic.Int64
-}
-
-func (s *source) Name() string { return s.name }
-func (s *source) Supports(ind ioc.Indicator) bool {
-	for _, t := range s.types {
-		if t == ind.Type {
-			return true
-		}
-	}
-	return false
-}
-func (s *source) Lookup(ctx context.Context, ind ioc.Indicator) (enrich.Result, error) {
-	s.calls.Add(1)
-	return s.answer(ctx, ind)
 }
 
 func fixed(v enrich.Verdict, score int, reason string) func(context.Context, ioc.Indicator) (enrich.Result, error) {
@@ -202,7 +180,7 @@ func (e *env) entries(t testing.TB, id int64, kind string) []store.Entry {
 var ipTypes = []ioc.Type{ioc.TypeIPv4, ioc.TypeIPv6}
 
 func TestAlertIncidentIsEnrichedAndLogged(t *testing.T) {
-	intel := &source{name: "intel", types: append(ipTypes, ioc.TypeDomain, ioc.TypeSHA256), answer: func(_ context.Context, ind ioc.Indicator) (enrich.Result, error) {
+	intel := &enrichtest.Source{SourceName: "intel", Types: append(ipTypes, ioc.TypeDomain, ioc.TypeSHA256), Answer: func(_ context.Context, ind ioc.Indicator) (enrich.Result, error) {
 		if ind.Value == "45.155.205.233" {
 			return enrich.Result{Verdict: enrich.Malicious, Score: 90, Reason: "C2 server", Link: "https://intel.example/ip/45.155.205.233"}, nil
 		}
@@ -263,7 +241,7 @@ func TestAlertIncidentIsEnrichedAndLogged(t *testing.T) {
 	if text := render(msgs[1]); !strings.Contains(text, "history: seen in INC-1 (open)") {
 		t.Errorf("second incident does not name the first:\n%s", text)
 	}
-	if n := intel.calls.Load(); n != 2 {
+	if n := intel.Calls.Load(); n != 2 {
 		t.Errorf("intel called %d times, want 2 (the repeat comes from the cache)", n)
 	}
 }
@@ -302,7 +280,7 @@ func TestIncidentWithoutIndicatorsGetsNoMessage(t *testing.T) {
 // 10 s would) must not keep the fast sources' answers out of chat.
 func TestSlowSourceDoesNotHoldOthers(t *testing.T) {
 	release := make(chan struct{})
-	slow := &source{name: "slow", types: ipTypes, answer: func(ctx context.Context, ind ioc.Indicator) (enrich.Result, error) {
+	slow := &enrichtest.Source{SourceName: "slow", Types: ipTypes, Answer: func(ctx context.Context, ind ioc.Indicator) (enrich.Result, error) {
 		select {
 		case <-release:
 			return enrich.Result{Verdict: enrich.Suspicious, Score: 40, Reason: "late"}, nil
@@ -310,7 +288,7 @@ func TestSlowSourceDoesNotHoldOthers(t *testing.T) {
 			return enrich.Result{}, ctx.Err()
 		}
 	}}
-	fast := &source{name: "fast", types: ipTypes, answer: fixed(enrich.Malicious, 80, "known bad")}
+	fast := &enrichtest.Source{SourceName: "fast", Types: ipTypes, Answer: fixed(enrich.Malicious, 80, "known bad")}
 	e := newEnv(t, []enrich.Configured{{Source: slow, Timeout: time.Minute}, {Source: fast}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -331,11 +309,11 @@ func TestSlowSourceDoesNotHoldOthers(t *testing.T) {
 }
 
 func TestTimeoutIsShownPerSource(t *testing.T) {
-	hang := &source{name: "abuseipdb", types: ipTypes, answer: func(ctx context.Context, ind ioc.Indicator) (enrich.Result, error) {
+	hang := &enrichtest.Source{SourceName: "abuseipdb", Types: ipTypes, Answer: func(ctx context.Context, ind ioc.Indicator) (enrich.Result, error) {
 		<-ctx.Done()
 		return enrich.Result{}, fmt.Errorf("get check: %w", ctx.Err())
 	}}
-	broken := &source{name: "misp", types: ipTypes, answer: func(context.Context, ioc.Indicator) (enrich.Result, error) {
+	broken := &enrichtest.Source{SourceName: "misp", Types: ipTypes, Answer: func(context.Context, ioc.Indicator) (enrich.Result, error) {
 		return enrich.Result{}, errors.New("HTTP 401: authentication failed (check api_key)")
 	}}
 	e := newEnv(t, []enrich.Configured{{Source: hang, Timeout: 20 * time.Millisecond}, {Source: broken}})
@@ -350,10 +328,10 @@ func TestTimeoutIsShownPerSource(t *testing.T) {
 }
 
 func TestTLP(t *testing.T) {
-	red := &source{name: "misp", types: ipTypes, answer: func(context.Context, ioc.Indicator) (enrich.Result, error) {
+	red := &enrichtest.Source{SourceName: "misp", Types: ipTypes, Answer: func(context.Context, ioc.Indicator) (enrich.Result, error) {
 		return enrich.Result{Verdict: enrich.Malicious, Score: 100, Reason: "APT infrastructure", TLP: "tlp:red"}, nil
 	}}
-	amber := &source{name: "partner-feed", types: ipTypes, answer: fixed(enrich.Suspicious, 50, "partner sighting")}
+	amber := &enrichtest.Source{SourceName: "partner-feed", Types: ipTypes, Answer: fixed(enrich.Suspicious, 50, "partner sighting")}
 	sources := []enrich.Configured{{Source: red}, {Source: amber, TLP: "AMBER"}}
 	for _, tc := range []struct {
 		private   bool
@@ -391,7 +369,7 @@ func TestTLP(t *testing.T) {
 // TestJobSurvivesCrash: a job claimed by a process that died is taken up
 // again once its lease runs out.
 func TestJobSurvivesCrash(t *testing.T) {
-	intel := &source{name: "intel", types: ipTypes, answer: fixed(enrich.Malicious, 90, "C2")}
+	intel := &enrichtest.Source{SourceName: "intel", Types: ipTypes, Answer: fixed(enrich.Malicious, 90, "C2")}
 	e := newEnv(t, []enrich.Configured{{Source: intel}})
 	e.ingest(t, bot.Alert{Title: "C2 at 45.155.205.233"})
 	// The first process claims the job and dies before answering.
@@ -402,7 +380,7 @@ func TestJobSurvivesCrash(t *testing.T) {
 	if err := e.worker.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if intel.calls.Load() != 0 {
+	if intel.Calls.Load() != 0 {
 		t.Fatal("a leased job was run again before its lease ran out")
 	}
 	later := &offsetClock{d: lease + time.Minute}
@@ -541,7 +519,7 @@ func TestCacheTTL(t *testing.T) {
 	defer db.Close()
 	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	cache := Cache{DB: db, Now: func() time.Time { return now }}
-	intel := &source{name: "intel", types: ipTypes, answer: fixed(enrich.Malicious, 90, "C2")}
+	intel := &enrichtest.Source{SourceName: "intel", Types: ipTypes, Answer: fixed(enrich.Malicious, 90, "C2")}
 	enr := enrich.New([]enrich.Configured{{Source: intel, TTL: time.Hour}}, cache)
 	ind, _ := ioc.Classify("45.155.205.233")
 	ask := func() enrich.Result {
@@ -561,8 +539,8 @@ func TestCacheTTL(t *testing.T) {
 	} {
 		now = now.Add(step.advance)
 		r := ask()
-		if r.Cached != step.cached || intel.calls.Load() != step.calls || r.Verdict != enrich.Malicious || r.Reason != "C2" {
-			t.Errorf("at %s: %+v after %d calls; want cached=%v after %d", now.Format(time.TimeOnly), r, intel.calls.Load(), step.cached, step.calls)
+		if r.Cached != step.cached || intel.Calls.Load() != step.calls || r.Verdict != enrich.Malicious || r.Reason != "C2" {
+			t.Errorf("at %s: %+v after %d calls; want cached=%v after %d", now.Format(time.TimeOnly), r, intel.Calls.Load(), step.cached, step.calls)
 		}
 	}
 }
@@ -599,7 +577,7 @@ func TestAnswersRenewTheLease(t *testing.T) {
 		}
 	}})
 	release := make(chan struct{})
-	queued := &source{name: "virustotal", types: ipTypes, answer: func(ctx context.Context, ind ioc.Indicator) (enrich.Result, error) {
+	queued := &enrichtest.Source{SourceName: "virustotal", Types: ipTypes, Answer: func(ctx context.Context, ind ioc.Indicator) (enrich.Result, error) {
 		if ind.Value == "45.155.205.233" {
 			clock.Add(25 * time.Minute) // its slot came late
 			return enrich.Result{Verdict: enrich.Malicious, Score: 90}, nil

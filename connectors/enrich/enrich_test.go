@@ -6,40 +6,17 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/warroom-bot/warroom/connectors/enrich"
+	"github.com/warroom-bot/warroom/connectors/enrich/enrichtest"
 	"github.com/warroom-bot/warroom/connectors/ioc"
 )
 
-// source is a fake Source: it answers with answer and counts its calls.
-type source struct {
-	name    string
-	types   []ioc.Type
-	offline bool
-	answer  func(ctx context.Context, ind ioc.Indicator) (enrich.Result, error)
-	calls   atomic.Int64
-}
-
-func (s *source) Name() string { return s.name }
-func (s *source) Supports(ind ioc.Indicator) bool {
-	for _, t := range s.types {
-		if t == ind.Type {
-			return true
-		}
-	}
-	return false
-}
-func (s *source) Lookup(ctx context.Context, ind ioc.Indicator) (enrich.Result, error) {
-	s.calls.Add(1)
-	return s.answer(ctx, ind)
-}
-
 // offlineSource is a source over local data.
-type offlineSource struct{ *source }
+type offlineSource struct{ *enrichtest.Source }
 
 func (offlineSource) Offline() bool { return true }
 
@@ -116,9 +93,9 @@ func run(ctx context.Context, e *enrich.Enricher, inds []ioc.Indicator, extra ..
 }
 
 func TestRunAsksEverySourceThatSupportsAnIndicator(t *testing.T) {
-	ip := &source{name: "ipintel", types: []ioc.Type{ioc.TypeIPv4}, answer: answer(enrich.Malicious, 90, "C2")}
-	dom := &source{name: "domintel", types: []ioc.Type{ioc.TypeDomain}, answer: answer(enrich.Clean, 0, "")}
-	extra := &source{name: "history", types: []ioc.Type{ioc.TypeIPv4, ioc.TypeDomain, ioc.TypeSHA256}, answer: answer("", 0, "")}
+	ip := &enrichtest.Source{SourceName: "ipintel", Types: []ioc.Type{ioc.TypeIPv4}, Answer: answer(enrich.Malicious, 90, "C2")}
+	dom := &enrichtest.Source{SourceName: "domintel", Types: []ioc.Type{ioc.TypeDomain}, Answer: answer(enrich.Clean, 0, "")}
+	extra := &enrichtest.Source{SourceName: "history", Types: []ioc.Type{ioc.TypeIPv4, ioc.TypeDomain, ioc.TypeSHA256}, Answer: answer("", 0, "")}
 	e := enrich.New([]enrich.Configured{{Source: ip}, {Source: dom}}, nil)
 	inds := indicators(t, "45.155.205.233", "evil-updates.com", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
 
@@ -134,8 +111,8 @@ func TestRunAsksEverySourceThatSupportsAnIndicator(t *testing.T) {
 			t.Errorf("answer %+v lacks its source name or verdict", a.r)
 		}
 	}
-	if ip.calls.Load() != 1 || dom.calls.Load() != 1 || extra.calls.Load() != 3 {
-		t.Errorf("calls: ipintel %d, domintel %d, history %d; want 1, 1, 3", ip.calls.Load(), dom.calls.Load(), extra.calls.Load())
+	if ip.Calls.Load() != 1 || dom.Calls.Load() != 1 || extra.Calls.Load() != 3 {
+		t.Errorf("calls: ipintel %d, domintel %d, history %d; want 1, 1, 3", ip.Calls.Load(), dom.Calls.Load(), extra.Calls.Load())
 	}
 	if names := e.Sources(); strings.Join(names, ",") != "ipintel,domintel" {
 		t.Errorf("Sources = %v: the extra source of one run joined the configured ones", names)
@@ -157,7 +134,7 @@ func TestSlowSourceDoesNotDelayOthers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				slow := &source{name: "slow", types: []ioc.Type{ioc.TypeIPv4}, answer: func(ctx context.Context, _ ioc.Indicator) (enrich.Result, error) {
+				slow := &enrichtest.Source{SourceName: "slow", Types: []ioc.Type{ioc.TypeIPv4}, Answer: func(ctx context.Context, _ ioc.Indicator) (enrich.Result, error) {
 					select {
 					case <-time.After(10 * time.Second):
 						return enrich.Result{Verdict: enrich.Suspicious, Score: 40, Reason: "late"}, nil
@@ -165,8 +142,8 @@ func TestSlowSourceDoesNotDelayOthers(t *testing.T) {
 						return enrich.Result{}, fmt.Errorf("get /ip: %w", ctx.Err())
 					}
 				}}
-				fast := &source{name: "fast", types: []ioc.Type{ioc.TypeIPv4}, answer: answer(enrich.Malicious, 80, "known bad")}
-				local := &source{name: "local", types: []ioc.Type{ioc.TypeIPv4}, answer: answer(enrich.Unknown, enrich.NoScore, "owner alice")}
+				fast := &enrichtest.Source{SourceName: "fast", Types: []ioc.Type{ioc.TypeIPv4}, Answer: answer(enrich.Malicious, 80, "known bad")}
+				local := &enrichtest.Source{SourceName: "local", Types: []ioc.Type{ioc.TypeIPv4}, Answer: answer(enrich.Unknown, enrich.NoScore, "owner alice")}
 				e := enrich.New([]enrich.Configured{{Source: slow, Timeout: tc.timeout}, {Source: fast}, {Source: local}}, nil)
 				got := run(context.Background(), e, indicators(t, "45.155.205.233"))
 				if len(got) != 3 {
@@ -188,10 +165,10 @@ func TestSlowSourceDoesNotDelayOthers(t *testing.T) {
 
 // quota is a source that refuses, as VirusTotal does, a call that would be
 // the fifth within a minute.
-func quota(perMinute int) *source {
+func quota(perMinute int) *enrichtest.Source {
 	var mu sync.Mutex
 	var calls []time.Time
-	return &source{name: "virustotal", types: []ioc.Type{ioc.TypeIPv4}, answer: func(context.Context, ioc.Indicator) (enrich.Result, error) {
+	return &enrichtest.Source{SourceName: "virustotal", Types: []ioc.Type{ioc.TypeIPv4}, Answer: func(context.Context, ioc.Indicator) (enrich.Result, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		now := time.Now()
@@ -290,7 +267,7 @@ func TestCache(t *testing.T) {
 	ip := indicators(t, "45.155.205.233")
 	for _, tc := range []struct {
 		name      string
-		src       func(*source) enrich.Source
+		src       func(*enrichtest.Source) enrich.Source
 		ttl       time.Duration
 		answer    func(context.Context, ioc.Indicator) (enrich.Result, error)
 		wantCalls int64 // after three runs, the last after the TTL ran out
@@ -306,7 +283,7 @@ func TestCache(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := &source{name: "intel", types: []ioc.Type{ioc.TypeIPv4}, answer: tc.answer}
+				s := &enrichtest.Source{SourceName: "intel", Types: []ioc.Type{ioc.TypeIPv4}, Answer: tc.answer}
 				cache := newMemCache()
 				e := enrich.New([]enrich.Configured{{Source: tc.src(s), TTL: tc.ttl}}, cache)
 				first := run(context.Background(), e, ip)
@@ -317,7 +294,7 @@ func TestCache(t *testing.T) {
 				}
 				time.Sleep(ttl)
 				third := run(context.Background(), e, ip)
-				if n := s.calls.Load(); n != tc.wantCalls {
+				if n := s.Calls.Load(); n != tc.wantCalls {
 					t.Errorf("%d calls, want %d", n, tc.wantCalls)
 				}
 				hit := tc.wantCalls == 2
@@ -332,8 +309,8 @@ func TestCache(t *testing.T) {
 	}
 }
 
-func plain(s *source) enrich.Source   { return s }
-func offline(s *source) enrich.Source { return offlineSource{s} }
+func plain(s *enrichtest.Source) enrich.Source   { return s }
+func offline(s *enrichtest.Source) enrich.Source { return offlineSource{s} }
 
 // TestTLPFloor: a source's configured level is the least an answer gets,
 // also for answers cached before the level was raised.
@@ -357,7 +334,7 @@ func TestTLPFloor(t *testing.T) {
 		{"amber+strict counts as amber", "", "amber+strict", "amber"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &source{name: "misp", types: []ioc.Type{ioc.TypeIPv4}, answer: marked(tc.marking)}
+			s := &enrichtest.Source{SourceName: "misp", Types: []ioc.Type{ioc.TypeIPv4}, Answer: marked(tc.marking)}
 			got := run(context.Background(), enrich.New([]enrich.Configured{{Source: s, TLP: tc.configured}}, nil), ip)
 			if got[0].r.TLP != tc.want {
 				t.Errorf("TLP = %q, want %q", got[0].r.TLP, tc.want)
@@ -367,7 +344,7 @@ func TestTLPFloor(t *testing.T) {
 
 	t.Run("cached answer takes a raised level", func(t *testing.T) {
 		cache := newMemCache()
-		s := &source{name: "misp", types: []ioc.Type{ioc.TypeIPv4}, answer: marked("")}
+		s := &enrichtest.Source{SourceName: "misp", Types: []ioc.Type{ioc.TypeIPv4}, Answer: marked("")}
 		run(context.Background(), enrich.New([]enrich.Configured{{Source: s, TLP: "green"}}, cache), ip)
 		got := run(context.Background(), enrich.New([]enrich.Configured{{Source: s, TLP: "red"}}, cache), ip)
 		if !got[0].r.Cached || got[0].r.TLP != "red" {
@@ -411,7 +388,7 @@ func TestErrorsReadOnOneLine(t *testing.T) {
 		{"long", errors.New(long), long[:160] + "…"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &source{name: "abuseipdb", types: []ioc.Type{ioc.TypeIPv4}, answer: func(context.Context, ioc.Indicator) (enrich.Result, error) {
+			s := &enrichtest.Source{SourceName: "abuseipdb", Types: []ioc.Type{ioc.TypeIPv4}, Answer: func(context.Context, ioc.Indicator) (enrich.Result, error) {
 				return enrich.Result{}, tc.err
 			}}
 			got := run(context.Background(), enrich.New([]enrich.Configured{{Source: s}}, nil), indicators(t, "45.155.205.233"))
