@@ -15,18 +15,29 @@ import (
 	"github.com/warroom-bot/warroom/store"
 )
 
+// openService opens the database at path, a new one when path is empty,
+// and a service on it that gives every incident a Slack room. The test
+// closes the database.
+func openService(t *testing.T, path string, clock bot.Clock) (*store.DB, *bot.Service) {
+	t.Helper()
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "w.db")
+	}
+	db, err := store.Open(context.Background(), path, store.WithSync("normal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, bot.NewService(db, bot.Options{Platforms: []string{"slack"}, Clock: clock})
+}
+
 // TestConcurrentRepeatsAreCountedExactly: many callers sending repeats of a
 // few fingerprints at once share transactions and have their repeats
 // counted together; no sighting may be lost or counted twice, and the case
 // log must account for every one of them.
 func TestConcurrentRepeatsAreCountedExactly(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "w.db"), store.WithSync("normal"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, svc := openService(t, "", nil)
 	defer db.Close()
-	svc := bot.NewService(db, bot.Options{Platforms: []string{"slack"}})
 	const callers, each, fingerprints = 16, 50, 5
 	var wg sync.WaitGroup
 	for c := range callers {
@@ -106,12 +117,8 @@ func TestConcurrentRepeatsAreCountedExactly(t *testing.T) {
 // those after it are counted afresh; the counts and the case log agree.
 func TestRepeatsAroundARaiseInOneCall(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "w.db"), store.WithSync("normal"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, svc := openService(t, "", nil)
 	defer db.Close()
-	svc := bot.NewService(db, bot.Options{Platforms: []string{"slack"}})
 	var alerts []bot.Alert
 	for _, sev := range []string{"high", "high", "high", "critical", "high", "high"} {
 		alerts = append(alerts, bot.Alert{Source: "alertmanager", Fingerprint: "fp", Status: "firing", Title: "Disk full", Severity: sev})
@@ -196,15 +203,8 @@ func TestRepeatSummariesSurviveACrash(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "w.db")
 	clock := fakeclock.New(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
-	open := func() (*store.DB, *bot.Service) {
-		db, err := store.Open(ctx, path, store.WithSync("normal"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db, bot.NewService(db, bot.Options{Platforms: []string{"slack"}, Clock: clock})
-	}
 	alert := bot.Alert{Source: "alertmanager", Fingerprint: "fp", Status: "firing", Title: "Disk full", Severity: "high"}
-	db, svc := open()
+	db, svc := openService(t, path, clock)
 	for range 8 {
 		if _, err := svc.Ingest(ctx, []bot.Alert{alert}); err != nil {
 			t.Fatal(err)
@@ -216,7 +216,7 @@ func TestRepeatSummariesSurviveACrash(t *testing.T) {
 	}
 	db.Close() // the process dies: nothing was flushed at a stop
 
-	db, svc = open()
+	db, svc = openService(t, path, clock)
 	defer db.Close()
 	clock.Advance(10 * time.Second)
 	// The next batch, whatever its alerts, carries what fell due.
@@ -244,16 +244,10 @@ func TestRepeatSummariesSurviveACrash(t *testing.T) {
 func TestIntakeSeesChangesMadeElsewhere(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "w.db")
-	openSvc := func() (*store.DB, *bot.Service) {
-		db, err := store.Open(ctx, path, store.WithSync("normal"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db, bot.NewService(db, bot.Options{Platforms: []string{"slack"}})
-	}
-	dbA, a := openSvc()
-	_, b := openSvc()
+	dbA, a := openService(t, path, nil)
+	defer dbA.Close()
+	dbB, b := openService(t, path, nil)
+	defer dbB.Close()
 	ingest := func(svc *bot.Service, status string) bot.IngestResult {
 		t.Helper()
 		res, err := svc.Ingest(ctx, []bot.Alert{{Source: "alertmanager", Fingerprint: "fp", Status: status, Title: "Disk full", Severity: "high"}})
@@ -298,13 +292,9 @@ func TestIntakeSeesChangesMadeElsewhere(t *testing.T) {
 // passed, and at a stop it writes what is left, due or not.
 func TestRepeatLogRunsWhenAlertsStop(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "w.db"), store.WithSync("normal"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	clock := fakeclock.New(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
-	svc := bot.NewService(db, bot.Options{Clock: clock})
+	db, svc := openService(t, "", clock)
+	defer db.Close()
 	fire := func(n int) {
 		t.Helper()
 		for range n {
